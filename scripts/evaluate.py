@@ -1,0 +1,66 @@
+"""Evaluate a G1 tracking checkpoint: success rate, MPKPE, R-MPKPE, joint and end-effector errors per clip.
+
+    python scripts/evaluate.py --checkpoint logs/rsl_rl/g1_mimic/<run>/model_300.pt
+        [--motion PATH] [--num_envs 16] [--num_episodes 64] [--json report.json]
+
+Deterministic (mean action, no pushes/randomisation/noise), every episode from frame 0, and every
+env finishes its share of episodes (see :mod:`g1_mimic.rl.evaluation` for the metric definitions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="Isaac-G1-Mimic-v0")
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--motion", default=None, help="motion file, folder or YAML list (default: the task's)")
+    parser.add_argument("--num_envs", type=int, default=None, help="parallel envs (default: min(num_episodes, 16))")
+    parser.add_argument("--num_episodes", type=int, default=None, help="episodes in all (default: 4 per clip, at least num_envs)")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--json", default=None, help="write the report as JSON here")
+    args, overrides = parser.parse_known_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    ckpt = Path(args.checkpoint)
+    if not ckpt.is_file():
+        raise SystemExit(f"[evaluate] --checkpoint {ckpt}: no such file")
+    if args.motion:
+        overrides.append(f"env.commands.motion.motion_file={Path(args.motion).resolve()}")
+
+    from g1_mimic.rl.evaluation import configure_for_evaluation, evaluate
+    from g1_mimic.rl.session import default_device, policy_session
+
+    num_episodes = args.num_episodes or 16
+    num_envs = args.num_envs or min(num_episodes, 16)
+    device = args.device or default_device()
+    with policy_session(
+        args.task, str(ckpt), num_envs=num_envs, device=device, overrides=overrides, env_cfg_hook=configure_for_evaluation
+    ) as s:
+        n_clips = s.unwrapped.command_manager.get_term("motion").library.num_clips
+        if args.num_episodes is None:
+            num_episodes = max(num_envs, 4 * n_clips)
+        print(f"[evaluate] {num_episodes} episodes on {num_envs} envs, {n_clips} clip(s), device {device}", flush=True)
+        result = evaluate(s, num_episodes)
+    print(result.table())
+    report = result.to_dict()
+    report.update({"checkpoint": str(ckpt), "task": args.task, "num_envs": num_envs})
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(report, f, indent=2)
+        os.replace(tmp, out)
+        print(f"[evaluate] wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Run a trained G1 tracker, export it (ONNX + TorchScript + metadata) and optionally save the rollout.
+
+    python scripts/play.py --checkpoint logs/rsl_rl/g1_mimic/<run>/model_300.pt [--motion PATH]
+        [--num_envs 1] [--steps 500] [--save_motion OUT.npz] [--export_only] [--viz kit|newton]
+
+Exports to ``<checkpoint folder>/exported/``. With ``--save_motion`` the robot's rollout of env 0 is
+written as a canonical motion file, so it can be rendered beside its reference
+(``scripts/motion.py render``). The play cfg is used: few envs, no randomisation or pushes,
+episodes from frame 0, reference markers on when a visualizer is open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="Isaac-G1-Mimic-v0")
+    parser.add_argument("--checkpoint", required=True, help="model_<iter>.pt of a training run")
+    parser.add_argument("--motion", default=None, help="motion file, folder or YAML list (default: the task's)")
+    parser.add_argument("--num_envs", type=int, default=1)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--steps", type=int, default=None, help="steps to play (default: one episode)")
+    parser.add_argument("--export_only", action="store_true", help="export and exit without playing")
+    parser.add_argument("--save_motion", default=None, help="write env 0's rollout as a canonical motion .npz")
+    parser.add_argument("--viz", default=None, help="visualizer (kit, newton, rerun, viser); default headless")
+    parser.add_argument("--headless", action="store_true", help="accepted for habit; headless is the default")
+    args, overrides = parser.parse_known_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    ckpt = Path(args.checkpoint)
+    if not ckpt.is_file():
+        raise SystemExit(f"[play] --checkpoint {ckpt}: no such file")
+    if args.motion:
+        overrides.append(f"env.commands.motion.motion_file={Path(args.motion).resolve()}")
+
+    import torch
+
+    from g1_mimic.rl.export import export_policy
+    from g1_mimic.rl.session import default_device, policy_session
+
+    device = args.device or default_device()
+    launcher = argparse.Namespace(device=device, visualizer=args.viz)
+    with policy_session(args.task, str(ckpt), num_envs=args.num_envs, device=device, overrides=overrides, launcher_args=launcher) as s:
+        paths = export_policy(s.runner, s.unwrapped, ckpt.parent / "exported")
+        for p in paths.values():
+            print(f"[play] exported {p}", flush=True)
+        if args.export_only:
+            return 0
+        uenv = s.unwrapped
+        steps = args.steps or int(uenv.max_episode_length)
+        robot = uenv.scene["robot"]
+        frames: dict[str, list[np.ndarray]] = {"root_pos": [], "root_quat": [], "joint_pos": []}
+        obs = s.env.get_observations()
+        with torch.inference_mode():
+            for _ in range(steps):
+                obs, _, dones, _ = s.env.step(s.policy(obs))
+                if args.save_motion:
+                    if bool(dones[0]) and frames["root_pos"]:
+                        break
+                    origin = uenv.scene.env_origins[0].cpu().numpy()
+                    frames["root_pos"].append(robot.data.root_pos_w.torch[0].cpu().numpy() - origin)
+                    frames["root_quat"].append(robot.data.root_quat_w.torch[0].cpu().numpy())
+                    frames["joint_pos"].append(robot.data.joint_pos.torch[0].cpu().numpy())
+        if args.save_motion:
+            from g1_mimic.motion.format import motion_from_root_and_joints
+
+            motion = motion_from_root_and_joints(
+                fps=1.0 / uenv.step_dt,
+                root_pos=np.stack(frames["root_pos"]),
+                root_quat_xyzw=np.stack(frames["root_quat"]),
+                joint_pos=np.stack(frames["joint_pos"]),
+                joint_names=list(robot.joint_names),
+                source={"rollout_of": str(ckpt), "task": args.task},
+            )
+            out = motion.save(args.save_motion)
+            print(f"[play] saved rollout ({motion.num_frames} frames) to {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Train a G1 motion tracker with rsl_rl PPO through Isaac Lab 3.0's training CLI.
+
+    python scripts/train.py --task Isaac-G1-Mimic-v0 --num_envs 64 --max_iterations 300 [--motion PATH]
+    isaaclab.sh -p scripts/train.py --task Isaac-G1-Mimic-v0 presets=physx      (Isaac Sim PhysX, GUI with --viz kit)
+
+Thin wrapper around ``python -m isaaclab train --rl_library rsl_rl``: every Isaac Lab argument
+(``--num_envs``, ``--max_iterations``, ``--seed``, ``--device``, ``--checkpoint``, ``--distributed``,
+``--video``, ``--logger wandb``, Hydra overrides such as ``env.rewards.action_rate_l2.weight=-0.05``,
+``presets=...``) is passed through. Added here:
+
+- ``--motion PATH``: a canonical motion ``.npz``, a folder of them, or a YAML list with weights;
+- ``--resume``: continue the newest run of the experiment (same as ``--checkpoint latest``);
+- ``--headless``: accepted for habit (Isaac Lab 3.0 is headless unless ``--viz`` is given);
+- ``--no_export``: skip the ONNX/TorchScript export after training.
+
+Runs go to ``logs/rsl_rl/<experiment>/<timestamp>/``; checkpoints are written atomically; after
+training the last checkpoint is exported to ``<run>/exported/policy.onnx`` (+ ``policy.pt``, ``policy.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--motion", default=None)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--headless", action="store_true")
+    parser.add_argument("--no_export", action="store_true")
+    parser.add_argument("--task", default="Isaac-G1-Mimic-v0")
+    parser.add_argument("--experiment_name", default=None)
+    return parser.parse_known_args(argv)
+
+
+def build_argv(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
+    """Translate our arguments into Isaac Lab's train CLI arguments."""
+    import torch
+
+    ours, rest = _parse(argv)
+    out = ["--rl_library", "rsl_rl", "--task", ours.task, *rest]
+    if ours.experiment_name:
+        out += ["--experiment_name", ours.experiment_name]
+    if ours.motion:
+        path = Path(ours.motion).expanduser().resolve()
+        if not path.exists():
+            raise SystemExit(f"[train] --motion {ours.motion}: no such file or folder")
+        out.append(f"env.commands.motion.motion_file={path}")
+    if ours.resume and "--checkpoint" not in rest:
+        out += ["--checkpoint", "latest"]
+    if "--device" not in rest and not torch.cuda.is_available():
+        out += ["--device", "cpu"]
+    return out, ours
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    il_argv, ours = build_argv(argv)
+
+    from isaaclab_rl.entrypoints import run_train_cli
+
+    import g1_mimic.tasks  # noqa: F401  (registers Isaac-G1-Mimic-v0)
+    from g1_mimic.rl.checkpoint import install_atomic_runner_save, latest_checkpoint
+
+    install_atomic_runner_save()
+    experiment = ours.experiment_name or "g1_mimic"
+    exp_dir = Path("logs") / "rsl_rl" / experiment
+    before = set(exp_dir.iterdir()) if exp_dir.exists() else set()
+    print("[train] isaaclab train " + " ".join(il_argv), flush=True)
+    status = run_train_cli(il_argv)
+    if status not in (0, None):
+        return int(status)
+    if any(a in ("-h", "--help") for a in argv):
+        return 0
+    new_runs = sorted(p for p in (set(exp_dir.iterdir()) - before if exp_dir.exists() else set()) if p.is_dir())
+    if not new_runs:
+        print("[train] no new run folder was created", file=sys.stderr)
+        return 1
+    run_dir = new_runs[-1]
+    ckpt = latest_checkpoint(run_dir)
+    print(f"[train] run folder: {run_dir}\n[train] last checkpoint: {ckpt}", flush=True)
+    if ours.no_export:
+        return 0
+    cmd = [sys.executable, str(REPO / "scripts" / "play.py"), "--task", ours.task, "--checkpoint", str(ckpt), "--export_only"]
+    if ours.motion:
+        cmd += ["--motion", ours.motion]
+    print("[train] exporting: " + " ".join(cmd), flush=True)
+    return subprocess.call(cmd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

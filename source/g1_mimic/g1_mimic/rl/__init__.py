@@ -1,0 +1,1 @@
+"""Training-side helpers shared by the scripts: checkpoints, sessions, export and evaluation."""

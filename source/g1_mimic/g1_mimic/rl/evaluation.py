@@ -1,0 +1,186 @@
+"""Deterministic evaluation of a tracking policy (MimicKit's rule: every env finishes its share).
+
+Every episode starts at frame 0 of its clip (env ``i`` plays clip ``i % num_clips``) with no pushes,
+randomisation or observation noise, and the policy's mean action. The run continues until every
+env has finished ``ceil(num_episodes / num_envs)`` episodes, so short (failed) episodes do not
+bias the result; episodes beyond an env's share are ignored.
+
+Per-step errors are taken after each step for envs that did not end on that step (an ending env
+is reset inside the step, so its last state is not observable); an episode's error is the mean over
+its steps, and the reported errors are means over episodes.
+
+- success: the episode ended by completing the clip (or the episode time limit), not by a termination;
+- ``mpkpe_m``: mean over tracked bodies of the world-frame body position error (m);
+- ``r_mpkpe_m``: the same after subtracting each side's root (pelvis) position (m);
+- ``joint_pos_rmse_rad``: root mean square joint angle error over all joints (rad);
+- ``ee_pos_error_m``: mean position error of the end effectors (ankles, wrists) (m).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from g1_mimic.robots.g1_constants import END_EFFECTOR_BODIES
+
+METRIC_KEYS = ("mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "ee_pos_error_m")
+
+
+@dataclass
+class EvalResult:
+    success_rate: float
+    mpkpe_m: float
+    r_mpkpe_m: float
+    joint_pos_rmse_rad: float
+    ee_pos_error_m: float
+    episodes: int
+    mean_episode_length_s: float
+    per_clip: dict[str, dict[str, float]] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "success_rate": self.success_rate,
+            "mpkpe_m": self.mpkpe_m,
+            "r_mpkpe_m": self.r_mpkpe_m,
+            "joint_pos_rmse_rad": self.joint_pos_rmse_rad,
+            "ee_pos_error_m": self.ee_pos_error_m,
+            "episodes": self.episodes,
+            "mean_episode_length_s": self.mean_episode_length_s,
+            "per_clip": self.per_clip,
+            "wall_time_s": self.wall_time_s,
+        }
+
+    def table(self) -> str:
+        rows = [("clip", "episodes", "success", "MPKPE [cm]", "R-MPKPE [cm]", "joint RMSE [rad]", "EE err [cm]")]
+        for name, m in self.per_clip.items():
+            rows.append(
+                (
+                    name,
+                    f"{int(m['episodes'])}",
+                    f"{100 * m['success_rate']:.1f}%",
+                    f"{100 * m['mpkpe_m']:.2f}",
+                    f"{100 * m['r_mpkpe_m']:.2f}",
+                    f"{m['joint_pos_rmse_rad']:.3f}",
+                    f"{100 * m['ee_pos_error_m']:.2f}",
+                )
+            )
+        rows.append(
+            (
+                "ALL",
+                f"{self.episodes}",
+                f"{100 * self.success_rate:.1f}%",
+                f"{100 * self.mpkpe_m:.2f}",
+                f"{100 * self.r_mpkpe_m:.2f}",
+                f"{self.joint_pos_rmse_rad:.3f}",
+                f"{100 * self.ee_pos_error_m:.2f}",
+            )
+        )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
+def configure_for_evaluation(env_cfg) -> None:
+    """Evaluation settings on top of the play cfg: frame-0 starts, one clip per env in turn, no noise."""
+    env_cfg.play_mode()
+    cmd = env_cfg.commands.motion
+    cmd.start_at_zero = True
+    cmd.sequential_clips = True
+    cmd.debug_vis = False
+
+
+def evaluate(session, num_episodes: int, progress: bool = True, max_steps: int | None = None) -> EvalResult:
+    """Run the evaluation on an open :class:`~g1_mimic.rl.session.PolicySession`."""
+    env = session.env
+    uenv = env.unwrapped
+    cmd = uenv.command_manager.get_term("motion")
+    robot = cmd.robot
+    n = uenv.num_envs
+    device = uenv.device
+    share = max(1, math.ceil(num_episodes / n))
+    ee_idx = [cmd.body_names.index(b) for b in END_EFFECTOR_BODIES if b in cmd.body_names]
+    root_idx = cmd.body_names.index(cmd.cfg.root_body_name) if cmd.cfg.root_body_name in cmd.body_names else 0
+
+    done_count = torch.zeros(n, dtype=torch.long, device=device)
+    acc = {k: torch.zeros(n, device=device) for k in METRIC_KEYS}
+    steps = torch.zeros(n, device=device)
+    episodes: list[tuple[int, bool, float, dict[str, float]]] = []
+
+    obs = env.get_observations()
+    t0 = time.time()
+    max_steps = max_steps or share * int(uenv.max_episode_length + 2)
+    last_print = t0
+    with torch.inference_mode():
+        for step in range(max_steps):
+            clips_before = cmd.clip_ids.clone()
+            obs, _, dones, _ = env.step(session.policy(obs))
+            dones = dones.bool()
+            # per-step errors of envs still running
+            alive = ~dones
+            ref_pos = cmd.body_pos_w
+            rob_pos = cmd.robot_body_pos_w
+            err = torch.norm(ref_pos - rob_pos, dim=-1)
+            acc["mpkpe_m"] += torch.where(alive, err.mean(-1), 0.0)
+            rel_err = torch.norm((ref_pos - ref_pos[:, root_idx : root_idx + 1]) - (rob_pos - rob_pos[:, root_idx : root_idx + 1]), dim=-1)
+            acc["r_mpkpe_m"] += torch.where(alive, rel_err.mean(-1), 0.0)
+            jerr = torch.sqrt(torch.mean(torch.square(cmd.joint_pos - robot.data.joint_pos.torch), dim=-1))
+            acc["joint_pos_rmse_rad"] += torch.where(alive, jerr, 0.0)
+            if ee_idx:
+                acc["ee_pos_error_m"] += torch.where(alive, err[:, ee_idx].mean(-1), 0.0)
+            steps += alive.float()
+            # finished episodes
+            if dones.any():
+                time_outs = uenv.termination_manager.time_outs
+                ended = dones.nonzero().flatten().tolist()
+                for i in ended:
+                    if done_count[i] < share:
+                        s = max(float(steps[i]), 1.0)
+                        metrics = {k: float(acc[k][i]) / s for k in METRIC_KEYS}
+                        length = (float(steps[i]) + 1.0) * uenv.step_dt
+                        episodes.append((int(clips_before[i]), bool(time_outs[i]), length, metrics))
+                    done_count[i] += 1
+                    for k in METRIC_KEYS:
+                        acc[k][i] = 0.0
+                    steps[i] = 0.0
+            if progress and time.time() - last_print > 10.0:
+                finished = int(torch.clamp(done_count, max=share).sum())
+                print(f"[evaluate] step {step}: {finished}/{share * n} episodes finished", flush=True)
+                last_print = time.time()
+            if bool((done_count >= share).all()):
+                break
+    return summarize(episodes, cmd.library.clip_names, wall_time_s=time.time() - t0)
+
+
+def summarize(episodes: list[tuple[int, bool, float, dict[str, float]]], clip_names: list[str], wall_time_s: float = 0.0) -> EvalResult:
+    """Aggregate ``(clip_id, success, length_s, metrics)`` episode records into an :class:`EvalResult`."""
+    if not episodes:
+        raise RuntimeError("evaluation finished no episode: increase the step budget or the number of envs")
+
+    def agg(recs) -> dict[str, float]:
+        k = len(recs)
+        out = {"episodes": float(k), "success_rate": sum(r[1] for r in recs) / k}
+        out["mean_episode_length_s"] = sum(r[2] for r in recs) / k
+        for key in METRIC_KEYS:
+            out[key] = sum(r[3][key] for r in recs) / k
+        return out
+
+    per_clip = {}
+    for cid, name in enumerate(clip_names):
+        recs = [e for e in episodes if e[0] == cid]
+        if recs:
+            per_clip[name] = agg(recs)
+    total = agg(episodes)
+    return EvalResult(
+        success_rate=total["success_rate"],
+        mpkpe_m=total["mpkpe_m"],
+        r_mpkpe_m=total["r_mpkpe_m"],
+        joint_pos_rmse_rad=total["joint_pos_rmse_rad"],
+        ee_pos_error_m=total["ee_pos_error_m"],
+        episodes=len(episodes),
+        mean_episode_length_s=total["mean_episode_length_s"],
+        per_clip=per_clip,
+        wall_time_s=wall_time_s,
+    )

@@ -1,0 +1,1 @@
+"""The motion-tracking task (manager-based)."""

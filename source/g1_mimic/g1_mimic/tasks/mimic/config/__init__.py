@@ -1,0 +1,1 @@
+"""Robot-specific configurations of the tracking task."""

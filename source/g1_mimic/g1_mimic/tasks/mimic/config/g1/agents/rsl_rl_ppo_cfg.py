@@ -1,0 +1,61 @@
+"""rsl_rl PPO settings: BeyondMimic's on GPU, a sized-down variant on CPU."""
+
+from __future__ import annotations
+
+import torch
+
+from isaaclab.utils import configclass
+
+from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg, RslRlPpoActorCriticCfg, RslRlPpoAlgorithmCfg
+
+
+@configclass
+class G1MimicPPORunnerCfg(RslRlOnPolicyRunnerCfg):
+    """BeyondMimic PPO: 24 steps/env, [512, 256, 128] ELU, lr 1e-3 adaptive (KL 0.01), 5 epochs x 4 minibatches.
+
+    Without CUDA the runner uses the CPU and smaller, faster settings (see ``apply_cpu_defaults``).
+    """
+
+    num_steps_per_env = 24
+    max_iterations = 30000
+    save_interval = 500
+    experiment_name = "g1_mimic"
+    empirical_normalization = True
+    obs_groups = {"policy": ["policy"], "critic": ["critic"]}
+    policy = RslRlPpoActorCriticCfg(
+        init_noise_std=1.0,
+        actor_obs_normalization=True,
+        critic_obs_normalization=True,
+        actor_hidden_dims=[512, 256, 128],
+        critic_hidden_dims=[512, 256, 128],
+        activation="elu",
+    )
+    algorithm = RslRlPpoAlgorithmCfg(
+        value_loss_coef=1.0,
+        use_clipped_value_loss=True,
+        clip_param=0.2,
+        entropy_coef=0.005,
+        num_learning_epochs=5,
+        num_mini_batches=4,
+        learning_rate=1.0e-3,
+        schedule="adaptive",
+        gamma=0.99,
+        lam=0.95,
+        desired_kl=0.01,
+        max_grad_norm=1.0,
+    )
+
+    def __post_init__(self):
+        if not torch.cuda.is_available():
+            self.apply_cpu_defaults()
+
+    def apply_cpu_defaults(self) -> None:
+        """CPU runner: smaller network, fewer epochs, lower initial noise; checkpoints every 50 iterations."""
+        self.device = "cpu"
+        self.save_interval = 50
+        self.max_iterations = 1000
+        self.policy.actor_hidden_dims = [256, 128, 128]
+        self.policy.critic_hidden_dims = [256, 128, 128]
+        self.policy.init_noise_std = 0.5
+        self.algorithm.num_learning_epochs = 4
+        self.algorithm.num_mini_batches = 2

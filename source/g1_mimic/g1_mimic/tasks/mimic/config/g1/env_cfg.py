@@ -1,0 +1,73 @@
+"""``Isaac-G1-Mimic-v0``: the tracking task specialised to the Unitree G1 29-DoF."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from isaaclab.utils import configclass
+
+from g1_mimic.data import bundled_motion
+from g1_mimic.motion.generate import DEFAULT_CLIP
+from g1_mimic.robots.g1 import G1_ACTION_SCALE, G1_CFG
+from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, TRACKED_BODIES
+
+from ...mimic_env_cfg import MimicEnvCfg
+
+logger = logging.getLogger(__name__)
+_CPU_NOTICE_SHOWN = False
+
+
+def cuda_available() -> bool:
+    """True when torch sees a CUDA device."""
+    return torch.cuda.is_available()
+
+
+def announce_cpu_once() -> None:
+    """Say once per process that the task falls back to the CPU."""
+    global _CPU_NOTICE_SHOWN
+    if not _CPU_NOTICE_SHOWN:
+        print(
+            "[g1_mimic] No CUDA device: Isaac-G1-Mimic-v0 runs on the CPU (sim.device=cpu, CUDA graphs off, "
+            "agent.device=cpu, CPU-sized defaults).",
+            flush=True,
+        )
+        _CPU_NOTICE_SHOWN = True
+
+
+@configclass
+class G1MimicEnvCfg(MimicEnvCfg):
+    """G1 tracking env: BeyondMimic's bodies, gains, action scales and thresholds."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.scene.robot = G1_CFG.replace(prim_path="{ENV_REGEX_NS}/Robot")
+        self.actions.joint_pos.scale = dict(G1_ACTION_SCALE)
+        cmd = self.commands.motion
+        cmd.motion_file = str(bundled_motion(DEFAULT_CLIP))
+        cmd.anchor_body_name = ANCHOR_BODY
+        cmd.body_names = list(TRACKED_BODIES)
+        self.events.base_com.params["asset_cfg"].body_names = [ANCHOR_BODY]
+        self.rewards.undesired_contacts.params["sensor_cfg"].body_names = [
+            r"^(?!left_ankle_roll_link$)(?!right_ankle_roll_link$)(?!left_wrist_yaw_link$)(?!right_wrist_yaw_link$).+$"
+        ]
+        self.terminations.ee_body_pos.params["body_names"] = list(END_EFFECTOR_BODIES)
+        if not cuda_available():
+            self.apply_cpu_defaults()
+
+    def apply_cpu_defaults(self) -> None:
+        """CPU device, no CUDA graphs, and a scene sized for a 2-core machine."""
+        announce_cpu_once()
+        self.sim.device = "cpu"
+        self.sim.physics.newton_mjwarp.use_cuda_graph = False
+        self.scene.num_envs = 64
+
+
+@configclass
+class G1MimicPlayEnvCfg(G1MimicEnvCfg):
+    """Play/evaluation variant: few envs, no randomisation or pushes, every episode from frame 0."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.play_mode()

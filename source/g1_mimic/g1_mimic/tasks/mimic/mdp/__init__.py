@@ -1,0 +1,9 @@
+"""MDP terms of the motion-tracking task: Isaac Lab's generic terms plus the tracking-specific ones."""
+
+from isaaclab.envs.mdp import *  # noqa: F401, F403
+
+from .commands import MotionCommand, MotionCommandCfg  # noqa: F401
+from .events import *  # noqa: F401, F403
+from .observations import *  # noqa: F401, F403
+from .rewards import *  # noqa: F401, F403
+from .terminations import *  # noqa: F401, F403

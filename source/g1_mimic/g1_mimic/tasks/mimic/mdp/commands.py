@@ -1,0 +1,338 @@
+"""The motion command: the reference state the robot must track, from the motion library.
+
+Per env it holds a clip id and a start time; the reference time is
+``t = start + episode_length * step_dt`` so the reference and the simulated robot always refer to
+the same instant (after a reset, after every step, at start-up). The reference is computed lazily,
+once per env step, when the first term asks for it.
+
+Frames: ``*_w`` are world frame (motion file frame shifted by the env origin); the anchor body is
+BeyondMimic's ``torso_link``. ``body_pos_relative_w`` / ``body_quat_relative_w`` are the reference
+bodies re-anchored to the robot: the reference is translated so its anchor sits at the robot
+anchor's xy (reference height kept) and rotated by the yaw difference between the anchors.
+Quaternions are xyzw (Isaac Lab 3.0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import MISSING
+from typing import TYPE_CHECKING
+
+import torch
+
+import isaaclab.utils.math as math_utils
+from isaaclab.managers import CommandTerm, CommandTermCfg
+from isaaclab.utils import configclass
+
+from g1_mimic.motion.library import MotionLibrary, MotionState
+
+if TYPE_CHECKING:
+    from isaaclab.assets import Articulation
+    from isaaclab.envs import ManagerBasedRLEnv
+
+
+class MotionCommand(CommandTerm):
+    """Reference-motion command term (BeyondMimic's ``MotionCommand``, multi-clip).
+
+    ``command`` is the reference joint positions and velocities ``[N, 2J]`` (robot joint order).
+    """
+
+    cfg: MotionCommandCfg
+
+    def __init__(self, cfg: MotionCommandCfg, env: ManagerBasedRLEnv):
+        super().__init__(cfg, env)
+        self.robot: Articulation = env.scene[cfg.asset_name]
+        self.joint_names: list[str] = list(self.robot.joint_names)
+        self.body_names: list[str] = list(cfg.body_names)
+        self.robot_body_ids = torch.tensor(
+            [self.robot.body_names.index(n) for n in self._check_bodies(self.body_names)], device=self.device
+        )
+        self.anchor_name = cfg.anchor_body_name
+        self.robot_anchor_id = self.robot.body_names.index(self._check_bodies([self.anchor_name])[0])
+        self._check_bodies([cfg.root_body_name])
+        # library bodies: the tracked bodies, then the anchor and the root if they are not tracked
+        lib_bodies = list(self.body_names)
+        for extra in (self.anchor_name, cfg.root_body_name):
+            if extra not in lib_bodies:
+                lib_bodies.append(extra)
+        self.anchor_index = lib_bodies.index(self.anchor_name)
+        self.root_index = lib_bodies.index(cfg.root_body_name)
+        self.library = MotionLibrary.from_path(
+            cfg.motion_file,
+            joint_names=self.joint_names,
+            body_names=lib_bodies,
+            device=self.device,
+            sampling=cfg.sampling,
+            clip_weighting=cfg.clip_weighting,
+            tail_mode=cfg.tail_mode,
+            tail_blend_time=cfg.tail_blend_time_s,
+            default_joint_pos=self.robot.data.default_joint_pos.torch[0].tolist(),
+        )
+        n = self.num_envs
+        self.clip_ids = torch.zeros(n, dtype=torch.long, device=self.device)
+        self.start_time = torch.zeros(n, device=self.device)
+        self._ref: MotionState = self.library.get_state(self.clip_ids, self.start_time)
+        self._fresh_at = -1
+        self._env_ids_all = torch.arange(n, device=self.device)
+        for key in ("anchor_pos", "anchor_rot", "body_pos", "body_rot", "joint_pos", "joint_vel", "body_lin_vel", "body_ang_vel"):
+            self.metrics[f"error_{key}"] = torch.zeros(n, device=self.device)
+
+    def _check_bodies(self, names: Sequence[str]) -> Sequence[str]:
+        missing = [b for b in names if b not in self.robot.body_names]
+        if missing:
+            raise ValueError(
+                f"MotionCommandCfg: body name(s) {missing} are not bodies of '{self.cfg.asset_name}'. "
+                f"Its bodies: {list(self.robot.body_names)}"
+            )
+        return names
+
+    # ------------------------------------------------------------------ time and reference
+    @property
+    def time_s(self) -> torch.Tensor:
+        """Reference time of each env (s): start time + elapsed episode time."""
+        return self.start_time + self._env.episode_length_buf.to(self.start_time.dtype) * self._env.step_dt
+
+    @property
+    def clip_end_time(self) -> torch.Tensor:
+        """Time (s) at which each env's episode ends by motion completion: clip duration + tail."""
+        return self.library.clip_duration[self.clip_ids] + self.cfg.tail_s
+
+    @property
+    def ref(self) -> MotionState:
+        """Reference state at :attr:`time_s` (robot joint order, tracked-body order, world frame)."""
+        step = int(self._env.common_step_counter)
+        if self._fresh_at != step:
+            self._ref = self.library.get_state(self.clip_ids, self.time_s)
+            self._shift_to_env_origins(self._ref, self._env_ids_all)
+            self._fresh_at = step
+        return self._ref
+
+    def _shift_to_env_origins(self, state: MotionState, env_ids: torch.Tensor) -> None:
+        state.body_pos_w += self._env.scene.env_origins[env_ids].unsqueeze(1)
+
+    @property
+    def command(self) -> torch.Tensor:
+        ref = self.ref
+        return torch.cat([ref.joint_pos, ref.joint_vel], dim=-1)
+
+    @property
+    def joint_pos(self) -> torch.Tensor:
+        return self.ref.joint_pos
+
+    @property
+    def joint_vel(self) -> torch.Tensor:
+        return self.ref.joint_vel
+
+    @property
+    def body_pos_w(self) -> torch.Tensor:
+        return self.ref.body_pos_w[:, : len(self.body_names)]
+
+    @property
+    def body_quat_w(self) -> torch.Tensor:
+        return self.ref.body_quat_w[:, : len(self.body_names)]
+
+    @property
+    def body_lin_vel_w(self) -> torch.Tensor:
+        return self.ref.body_lin_vel_w[:, : len(self.body_names)]
+
+    @property
+    def body_ang_vel_w(self) -> torch.Tensor:
+        return self.ref.body_ang_vel_w[:, : len(self.body_names)]
+
+    @property
+    def anchor_pos_w(self) -> torch.Tensor:
+        return self.ref.body_pos_w[:, self.anchor_index]
+
+    @property
+    def anchor_quat_w(self) -> torch.Tensor:
+        return self.ref.body_quat_w[:, self.anchor_index]
+
+    @property
+    def robot_body_pos_w(self) -> torch.Tensor:
+        return self.robot.data.body_pos_w.torch[:, self.robot_body_ids]
+
+    @property
+    def robot_body_quat_w(self) -> torch.Tensor:
+        return self.robot.data.body_quat_w.torch[:, self.robot_body_ids]
+
+    @property
+    def robot_body_lin_vel_w(self) -> torch.Tensor:
+        return self.robot.data.body_lin_vel_w.torch[:, self.robot_body_ids]
+
+    @property
+    def robot_body_ang_vel_w(self) -> torch.Tensor:
+        return self.robot.data.body_ang_vel_w.torch[:, self.robot_body_ids]
+
+    @property
+    def robot_anchor_pos_w(self) -> torch.Tensor:
+        return self.robot.data.body_pos_w.torch[:, self.robot_anchor_id]
+
+    @property
+    def robot_anchor_quat_w(self) -> torch.Tensor:
+        return self.robot.data.body_quat_w.torch[:, self.robot_anchor_id]
+
+    def relative_body_pose_w(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reference body poses re-anchored to the robot anchor's xy and yaw (world frame)."""
+        anchor_pos = self.anchor_pos_w
+        anchor_quat = self.anchor_quat_w
+        delta_pos = self.robot_anchor_pos_w.clone()
+        delta_pos[:, 2] = anchor_pos[:, 2]
+        delta_ori = math_utils.yaw_quat(math_utils.quat_mul(self.robot_anchor_quat_w, math_utils.quat_inv(anchor_quat)))
+        nb = len(self.body_names)
+        delta_ori_b = delta_ori.unsqueeze(1).expand(-1, nb, -1)
+        pos = delta_pos.unsqueeze(1) + math_utils.quat_apply(delta_ori_b, self.body_pos_w - anchor_pos.unsqueeze(1))
+        quat = math_utils.quat_mul(delta_ori_b, self.body_quat_w)
+        return pos, quat
+
+    # ------------------------------------------------------------------ CommandTerm hooks
+    def _update_metrics(self):
+        ref = self.ref
+        nb = len(self.body_names)
+        self.metrics["error_anchor_pos"][:] = torch.norm(self.anchor_pos_w - self.robot_anchor_pos_w, dim=-1)
+        self.metrics["error_anchor_rot"][:] = math_utils.quat_error_magnitude(self.anchor_quat_w, self.robot_anchor_quat_w)
+        rel_pos, rel_quat = self.relative_body_pose_w()
+        self.metrics["error_body_pos"][:] = torch.norm(rel_pos - self.robot_body_pos_w, dim=-1).mean(-1)
+        self.metrics["error_body_rot"][:] = math_utils.quat_error_magnitude(rel_quat, self.robot_body_quat_w).mean(-1)
+        self.metrics["error_body_lin_vel"][:] = torch.norm(ref.body_lin_vel_w[:, :nb] - self.robot_body_lin_vel_w, dim=-1).mean(-1)
+        self.metrics["error_body_ang_vel"][:] = torch.norm(ref.body_ang_vel_w[:, :nb] - self.robot_body_ang_vel_w, dim=-1).mean(-1)
+        self.metrics["error_joint_pos"][:] = torch.norm(ref.joint_pos - self.robot.data.joint_pos.torch, dim=-1)
+        self.metrics["error_joint_vel"][:] = torch.norm(ref.joint_vel - self.robot.data.joint_vel.torch, dim=-1)
+
+    def _resample_command(self, env_ids: Sequence[int] | slice):
+        env_ids = self._env_ids_all[env_ids] if isinstance(env_ids, slice) else torch.as_tensor(env_ids, device=self.device).long()
+        if env_ids.numel() == 0:
+            return
+        # report how the finished episodes ended (not at start-up, when nothing has run yet)
+        if self._env.common_step_counter > 0:
+            failed = self._env.termination_manager.terminated[env_ids]
+            self.library.update_failures(self.clip_ids[env_ids], self.time_s[env_ids], failed)
+        if self.cfg.start_at_zero:
+            clips, times = self.library.sample(env_ids.numel())
+            times = torch.zeros_like(times)
+            if self.cfg.sequential_clips:
+                clips = env_ids.long() % self.library.num_clips
+        else:
+            clips, times = self.library.sample(env_ids.numel())
+        self.clip_ids[env_ids] = clips
+        # the episode counter of these envs is reset to 0 by the env, so time_s == start_time
+        self.start_time[env_ids] = times
+        state = self.library.get_state(clips, times)
+        self._shift_to_env_origins(state, env_ids)
+        self._write_ref(self._ref, state, env_ids)
+        self._reset_robot_to_reference(env_ids, state)
+
+    @staticmethod
+    def _write_ref(dst: MotionState, src: MotionState, env_ids: torch.Tensor) -> None:
+        for name in ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w"):
+            getattr(dst, name)[env_ids] = getattr(src, name)
+
+    def _reset_robot_to_reference(self, env_ids: torch.Tensor, state: MotionState) -> None:
+        """Reference-state initialisation: put the robot on the reference root pose/velocity and joints, plus noise."""
+        cfg = self.cfg
+        n = env_ids.numel()
+        root = self.root_index
+        pos = state.body_pos_w[:, root].clone()
+        quat = state.body_quat_w[:, root].clone()
+        lin = state.body_lin_vel_w[:, root].clone()
+        ang = state.body_ang_vel_w[:, root].clone()
+        keys = ("x", "y", "z", "roll", "pitch", "yaw")
+        pose_noise = math_utils.sample_uniform_from_ranges(cfg.pose_range, keys, n, device=self.device)
+        vel_noise = math_utils.sample_uniform_from_ranges(cfg.velocity_range, keys, n, device=self.device)
+        pos += pose_noise[:, :3]
+        quat = math_utils.quat_mul(math_utils.quat_from_euler_xyz(pose_noise[:, 3], pose_noise[:, 4], pose_noise[:, 5]), quat)
+        lin += vel_noise[:, :3]
+        ang += vel_noise[:, 3:]
+        joint_pos = state.joint_pos.clone()
+        joint_vel = state.joint_vel.clone()
+        if cfg.joint_position_range != (0.0, 0.0):
+            joint_pos += math_utils.sample_uniform(*cfg.joint_position_range, joint_pos.shape, self.device)
+        limits = self.robot.data.soft_joint_pos_limits.torch[env_ids]
+        joint_pos = torch.clamp(joint_pos, limits[..., 0], limits[..., 1])
+        self.robot.write_root_pose_to_sim_index(root_pose=torch.cat([pos, quat], dim=-1), env_ids=env_ids)
+        self.robot.write_root_velocity_to_sim_index(root_velocity=torch.cat([lin, ang], dim=-1), env_ids=env_ids)
+        self.robot.write_joint_position_to_sim_index(position=joint_pos, env_ids=env_ids)
+        self.robot.write_joint_velocity_to_sim_index(velocity=joint_vel, env_ids=env_ids)
+
+    def _update_command(self):
+        # the reference is computed lazily by `ref`; nothing to integrate here
+        pass
+
+    # ------------------------------------------------------------------ debug visualisation (GUI)
+    def _set_debug_vis_impl(self, debug_vis: bool):
+        if debug_vis:
+            if not hasattr(self, "_ref_body_markers"):
+                from isaaclab.markers import VisualizationMarkers
+                from isaaclab.markers.config import FRAME_MARKER_CFG
+
+                cfg = FRAME_MARKER_CFG.replace(prim_path="/Visuals/Command/reference_bodies")
+                cfg.markers["frame"].scale = (0.08, 0.08, 0.08)
+                self._ref_body_markers = VisualizationMarkers(cfg)
+                acfg = FRAME_MARKER_CFG.replace(prim_path="/Visuals/Command/reference_anchor")
+                acfg.markers["frame"].scale = (0.2, 0.2, 0.2)
+                self._ref_anchor_marker = VisualizationMarkers(acfg)
+            self._ref_body_markers.set_visibility(True)
+            self._ref_anchor_marker.set_visibility(True)
+        elif hasattr(self, "_ref_body_markers"):
+            self._ref_body_markers.set_visibility(False)
+            self._ref_anchor_marker.set_visibility(False)
+
+    def _debug_vis_callback(self, event):
+        if not self.robot.is_initialized:
+            return
+        pos, quat = self.relative_body_pose_w()
+        self._ref_body_markers.visualize(pos.reshape(-1, 3), quat.reshape(-1, 4))
+        self._ref_anchor_marker.visualize(self.anchor_pos_w, self.anchor_quat_w)
+
+
+@configclass
+class MotionCommandCfg(CommandTermCfg):
+    """Configuration of :class:`MotionCommand`."""
+
+    class_type: type = MotionCommand
+
+    asset_name: str = MISSING
+    """Articulation that tracks the motion."""
+
+    motion_file: str = MISSING
+    """Canonical motion ``.npz``, a folder of them, or a YAML list with per-clip weights."""
+
+    anchor_body_name: str = MISSING
+    """Body whose pose anchors the relative targets (BeyondMimic: ``torso_link``)."""
+
+    body_names: list[str] = MISSING
+    """Tracked bodies (rewards, critic observations, metrics)."""
+
+    root_body_name: str = "pelvis"
+    """Floating-base body; reference-state initialisation writes its pose and velocity."""
+
+    resampling_time_range: tuple[float, float] = (1.0e9, 1.0e9)
+    """Commands are resampled only at reset."""
+
+    pose_range: dict[str, tuple[float, float]] = {}
+    """Reset noise added to the reference root pose: keys x, y, z (m), roll, pitch, yaw (rad)."""
+
+    velocity_range: dict[str, tuple[float, float]] = {}
+    """Reset noise added to the reference root velocity (world frame): x, y, z (m/s), roll, pitch, yaw (rad/s)."""
+
+    joint_position_range: tuple[float, float] = (0.0, 0.0)
+    """Reset noise added to the reference joint positions (rad), clipped to the soft limits."""
+
+    sampling: str = "adaptive"
+    """Start-time sampling: ``"adaptive"`` (BeyondMimic failure bins) or ``"uniform"``."""
+
+    clip_weighting: str = "static"
+    """Clip choice: ``"static"`` (file weights) or ``"success_rate"`` (VideoMimic)."""
+
+    start_at_zero: bool = False
+    """Start every episode at frame 0 (evaluation, play)."""
+
+    sequential_clips: bool = False
+    """With ``start_at_zero``: env ``i`` plays clip ``i % num_clips`` (evaluation covers every clip)."""
+
+    tail_s: float = 0.0
+    """Seconds the episode continues after the clip ends (the reference holds or blends, see ``tail_mode``)."""
+
+    tail_mode: str = "hold"
+    """After the clip: ``"hold"`` the last frame or ``"blend"`` to the default pose over ``tail_blend_time_s``."""
+
+    tail_blend_time_s: float = 1.0

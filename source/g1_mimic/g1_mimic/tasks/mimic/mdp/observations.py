@@ -1,0 +1,68 @@
+"""Observation terms of the tracking task. Frames: ``_b`` = robot anchor body frame."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+import isaaclab.utils.math as math_utils
+
+if TYPE_CHECKING:
+    from isaaclab.envs import ManagerBasedEnv
+
+    from .commands import MotionCommand
+
+
+def _cmd(env: ManagerBasedEnv, command_name: str) -> MotionCommand:
+    return env.command_manager.get_term(command_name)
+
+
+def _rot6d(quat: torch.Tensor) -> torch.Tensor:
+    """First two columns of the rotation matrix, flattened row-major (BeyondMimic's 6-D rotation)."""
+    mat = math_utils.matrix_from_quat(quat)
+    return mat[..., :2].reshape(*quat.shape[:-1], 6)
+
+
+def motion_anchor_pos_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
+    """Reference anchor position in the robot anchor frame (m), [N, 3]."""
+    cmd = _cmd(env, command_name)
+    pos, _ = math_utils.subtract_frame_transforms(
+        cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, cmd.anchor_pos_w, cmd.anchor_quat_w
+    )
+    return pos
+
+
+def motion_anchor_ori_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
+    """Reference anchor orientation in the robot anchor frame as a 6-D rotation, [N, 6]."""
+    cmd = _cmd(env, command_name)
+    _, quat = math_utils.subtract_frame_transforms(
+        cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, cmd.anchor_pos_w, cmd.anchor_quat_w
+    )
+    return _rot6d(quat)
+
+
+def robot_body_pos_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
+    """Tracked robot body positions in the robot anchor frame (m), [N, 3B] (privileged)."""
+    cmd = _cmd(env, command_name)
+    nb = len(cmd.body_names)
+    pos, _ = math_utils.subtract_frame_transforms(
+        cmd.robot_anchor_pos_w.unsqueeze(1).expand(-1, nb, -1),
+        cmd.robot_anchor_quat_w.unsqueeze(1).expand(-1, nb, -1),
+        cmd.robot_body_pos_w,
+        cmd.robot_body_quat_w,
+    )
+    return pos.reshape(env.num_envs, -1)
+
+
+def robot_body_ori_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
+    """Tracked robot body orientations in the robot anchor frame as 6-D rotations, [N, 6B] (privileged)."""
+    cmd = _cmd(env, command_name)
+    nb = len(cmd.body_names)
+    _, quat = math_utils.subtract_frame_transforms(
+        cmd.robot_anchor_pos_w.unsqueeze(1).expand(-1, nb, -1),
+        cmd.robot_anchor_quat_w.unsqueeze(1).expand(-1, nb, -1),
+        cmd.robot_body_pos_w,
+        cmd.robot_body_quat_w,
+    )
+    return _rot6d(quat).reshape(env.num_envs, -1)

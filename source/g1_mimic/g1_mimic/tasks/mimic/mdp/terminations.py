@@ -1,0 +1,62 @@
+"""Termination terms of the tracking task (BeyondMimic's four, plus clip end and non-finite state)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+import isaaclab.utils.math as math_utils
+from isaaclab.managers import SceneEntityCfg
+
+if TYPE_CHECKING:
+    from isaaclab.envs import ManagerBasedRLEnv
+
+    from .commands import MotionCommand
+
+
+def _cmd(env: ManagerBasedRLEnv, command_name: str) -> MotionCommand:
+    return env.command_manager.get_term(command_name)
+
+
+def bad_anchor_pos_z_only(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
+    """Anchor height differs from the reference by more than ``threshold`` (m)."""
+    cmd = _cmd(env, command_name)
+    return torch.abs(cmd.anchor_pos_w[:, 2] - cmd.robot_anchor_pos_w[:, 2]) > threshold
+
+
+def bad_anchor_ori(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
+    """The z component of gravity projected into the anchor frame differs from the reference's by > ``threshold``."""
+    cmd = _cmd(env, command_name)
+    g = torch.tensor([0.0, 0.0, -1.0], device=env.device).expand(env.num_envs, 3)
+    ref_g = math_utils.quat_apply_inverse(cmd.anchor_quat_w, g)
+    robot_g = math_utils.quat_apply_inverse(cmd.robot_anchor_quat_w, g)
+    return torch.abs(ref_g[:, 2] - robot_g[:, 2]) > threshold
+
+
+def bad_motion_body_pos_z_only(
+    env: ManagerBasedRLEnv, command_name: str, threshold: float, body_names: list[str]
+) -> torch.Tensor:
+    """Any of ``body_names`` (e.g. ankles and wrists) is off its re-anchored reference height by > ``threshold`` (m)."""
+    cmd = _cmd(env, command_name)
+    idx = [cmd.body_names.index(n) for n in body_names]
+    pos, _ = cmd.relative_body_pose_w()
+    err = torch.abs(pos[:, idx, 2] - cmd.robot_body_pos_w[:, idx, 2])
+    return torch.any(err > threshold, dim=-1)
+
+
+def motion_finished(env: ManagerBasedRLEnv, command_name: str) -> torch.Tensor:
+    """The reference clip (plus its tail) has been played to its end: a successful episode (time-out)."""
+    cmd = _cmd(env, command_name)
+    return cmd.time_s >= cmd.clip_end_time - 0.5 * env.step_dt
+
+
+def nonfinite_state(env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg = SceneEntityCfg("robot")) -> torch.Tensor:
+    """The robot's simulated state holds NaN/inf (diverged physics): terminate and reset that env only."""
+    asset = env.scene[asset_cfg.name]
+    data = asset.data
+    bad = ~torch.isfinite(data.joint_pos.torch).all(-1)
+    bad |= ~torch.isfinite(data.joint_vel.torch).all(-1)
+    bad |= ~torch.isfinite(data.root_pos_w.torch).all(-1)
+    bad |= ~torch.isfinite(data.root_vel_w.torch).all(-1)
+    return bad
