@@ -53,7 +53,6 @@ def policy_session(
     policy (used by tests of the export path).
     """
     import gymnasium as gym
-
     from isaaclab.app import launch_simulation
     from isaaclab_rl.rsl_rl import (
         RslRlVecEnvWrapper,

@@ -8,12 +8,11 @@ armature, effort and velocity limits. :data:`G1_ACTION_SCALE` maps joint-name re
 
 from __future__ import annotations
 
-from isaaclab_newton.sim.schemas import NewtonArticulationCfg
-from isaaclab_physx.sim.schemas import PhysxArticulationCfg, PhysxRigidBodyCfg
-
 import isaaclab.sim as sim_utils
 from isaaclab.actuators import ImplicitActuatorCfg
 from isaaclab.assets.articulation import ArticulationCfg
+from isaaclab_newton.sim.schemas import NewtonArticulationCfg
+from isaaclab_physx.sim.schemas import PhysxArticulationCfg, PhysxRigidBodyCfg
 
 from g1_mimic import assets
 from g1_mimic.robots.g1_constants import (
@@ -33,8 +32,8 @@ def _actuator(motor: Motor) -> ImplicitActuatorCfg:
     exprs = [pat for pat, m in MOTOR_OF_JOINT.items() if m is motor]
     return ImplicitActuatorCfg(
         joint_names_expr=exprs,
-        effort_limit_sim=motor.effort_limit,
-        velocity_limit_sim=motor.velocity_limit,
+        joint_effort_limit=motor.effort_limit,
+        joint_velocity_limit=motor.velocity_limit,
         stiffness=motor.stiffness,
         damping=motor.damping,
         armature=motor.armature,

@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from dataclasses import MISSING
 from typing import TYPE_CHECKING
 
-import torch
-
 import isaaclab.utils.math as math_utils
+import torch
 from isaaclab.managers import CommandTerm, CommandTermCfg
 from isaaclab.utils import configclass
 
@@ -157,11 +156,11 @@ class MotionCommand(CommandTerm):
 
     @property
     def robot_body_lin_vel_w(self) -> torch.Tensor:
-        return self.robot.data.body_lin_vel_w.torch[:, self.robot_body_ids]
+        return self.robot.data.body_link_lin_vel_w.torch[:, self.robot_body_ids]
 
     @property
     def robot_body_ang_vel_w(self) -> torch.Tensor:
-        return self.robot.data.body_ang_vel_w.torch[:, self.robot_body_ids]
+        return self.robot.data.body_link_ang_vel_w.torch[:, self.robot_body_ids]
 
     @property
     def robot_anchor_pos_w(self) -> torch.Tensor:
@@ -249,7 +248,7 @@ class MotionCommand(CommandTerm):
         limits = self.robot.data.soft_joint_pos_limits.torch[env_ids]
         joint_pos = torch.clamp(joint_pos, limits[..., 0], limits[..., 1])
         self.robot.write_root_pose_to_sim_index(root_pose=torch.cat([pos, quat], dim=-1), env_ids=env_ids)
-        self.robot.write_root_velocity_to_sim_index(root_velocity=torch.cat([lin, ang], dim=-1), env_ids=env_ids)
+        self.robot.write_root_link_velocity_to_sim_index(root_velocity=torch.cat([lin, ang], dim=-1), env_ids=env_ids)
         self.robot.write_joint_position_to_sim_index(position=joint_pos, env_ids=env_ids)
         self.robot.write_joint_velocity_to_sim_index(velocity=joint_vel, env_ids=env_ids)
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import torch
-
 import isaaclab.utils.math as math_utils
+import torch
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedEnv

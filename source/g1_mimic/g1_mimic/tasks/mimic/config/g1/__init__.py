@@ -6,7 +6,7 @@ from . import agents
 
 gym.register(
     id="Isaac-G1-Mimic-v0",
-    entry_point="isaaclab.envs:ManagerBasedRLEnv",
+    entry_point="g1_mimic.tasks.mimic.env:MimicRLEnv",
     disable_env_checker=True,
     kwargs={
         "env_cfg_entry_point": f"{__name__}.env_cfg:G1MimicEnvCfg",
@@ -17,7 +17,7 @@ gym.register(
 
 gym.register(
     id="Isaac-G1-Mimic-Play-v0",
-    entry_point="isaaclab.envs:ManagerBasedRLEnv",
+    entry_point="g1_mimic.tasks.mimic.env:MimicRLEnv",
     disable_env_checker=True,
     kwargs={
         "env_cfg_entry_point": f"{__name__}.env_cfg:G1MimicPlayEnvCfg",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import torch
-
 from isaaclab.utils import configclass
 
 from g1_mimic.data import bundled_motion

@@ -1,0 +1,194 @@
+"""The real tracking env on Newton (CPU): shapes, rewards on the reference, terminations, resets, NaN isolation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from envutil import make_env
+
+TRACKING_REWARDS = {
+    "motion_global_anchor_position_error_exp": 0.3,
+    "motion_global_anchor_orientation_error_exp": 0.4,
+    "motion_relative_body_position_error_exp": 0.3,
+    "motion_relative_body_orientation_error_exp": 0.4,
+    "motion_global_body_linear_velocity_error_exp": 1.0,
+    "motion_global_body_angular_velocity_error_exp": 3.14,
+}
+
+
+def _random_start(cfg):
+    # play cfg (no noise), but start at random times so envs sit at different reference frames
+    cfg.commands.motion.start_at_zero = False
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = make_env(num_envs=4, play=True, edit=_random_start)
+    e.reset()
+    yield e
+    e.close()
+
+
+def _cmd(env):
+    return env.command_manager.get_term("motion")
+
+
+def _place_on_reference(env):
+    """Reset every env: the command puts the robot exactly on its reference (no noise in the play cfg)."""
+    env.reset()
+    return _cmd(env)
+
+
+def test_observation_and_action_shapes(env):
+    obs, _ = env.reset()
+    assert obs["policy"].shape == (4, 160)  # BeyondMimic's actor layout for 29 joints
+    assert obs["critic"].shape == (4, 160 + 14 * 9)
+    assert env.action_manager.total_action_dim == 29
+    names = env.observation_manager.active_terms["policy"]
+    assert names == ["command", "motion_anchor_pos_b", "motion_anchor_ori_b", "base_lin_vel", "base_ang_vel", "joint_pos", "joint_vel", "actions"]
+
+
+def test_reset_puts_robot_on_reference(env):
+    cmd = _place_on_reference(env)
+    robot = cmd.robot
+    assert torch.allclose(robot.data.joint_pos.torch, cmd.joint_pos, atol=1e-5)
+    # every tracked body (sim FK of the USD) sits on the reference (our MJCF FK): same robot model
+    err = torch.norm(cmd.body_pos_w - cmd.robot_body_pos_w, dim=-1)
+    assert err.max() < 1e-4, err.max()
+    assert torch.allclose(robot.data.root_pos_w.torch, cmd.ref.body_pos_w[:, cmd.root_index], atol=1e-4)
+    # reference time equals the sampled start time right after reset
+    assert torch.allclose(cmd.time_s, cmd.start_time)
+
+
+def test_tracking_rewards_are_maximal_on_reference(env):
+    from g1_mimic.tasks.mimic import mdp
+
+    _place_on_reference(env)
+    for name, std in TRACKING_REWARDS.items():
+        value = getattr(mdp, name)(env, "motion", std)
+        assert torch.isfinite(value).all()
+        assert torch.allclose(value, torch.ones_like(value), atol=1e-3), (name, value)
+
+
+def test_rewards_drop_when_displaced(env):
+    from g1_mimic.tasks.mimic import mdp
+
+    cmd = _place_on_reference(env)
+    robot = cmd.robot
+    pose = torch.cat([robot.data.root_pos_w.torch, robot.data.root_quat_w.torch], dim=-1).clone()
+    pose[:, 0] += 0.3  # 0.3 m along x: the anchor position reward becomes exp(-0.09 / 0.09) = e^-1
+    robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=torch.arange(4))
+    value = mdp.motion_global_anchor_position_error_exp(env, "motion", 0.3)
+    assert torch.allclose(value, torch.full_like(value, math.exp(-1.0)), atol=2e-3), value
+    # relative body terms re-anchor xy: a pure translation leaves them at their maximum
+    rel = mdp.motion_relative_body_position_error_exp(env, "motion", 0.3)
+    assert torch.allclose(rel, torch.ones_like(rel), atol=1e-3)
+
+
+def _terminations(env):
+    from g1_mimic.tasks.mimic import mdp
+
+    ee = ["left_ankle_roll_link", "right_ankle_roll_link", "left_wrist_yaw_link", "right_wrist_yaw_link"]
+    return {
+        "anchor_pos": mdp.bad_anchor_pos_z_only(env, "motion", 0.25),
+        "anchor_ori": mdp.bad_anchor_ori(env, "motion", 0.8),
+        "ee_body_pos": mdp.bad_motion_body_pos_z_only(env, "motion", 0.25, ee),
+    }
+
+
+def _shift_root(env, dz: float = 0.0, roll: float = 0.0):
+    import isaaclab.utils.math as math_utils
+
+    cmd = _cmd(env)
+    robot = cmd.robot
+    pos = robot.data.root_pos_w.torch.clone()
+    quat = robot.data.root_quat_w.torch.clone()
+    pos[:, 2] += dz
+    if roll:
+        r = torch.full((4,), roll)
+        quat = math_utils.quat_mul(math_utils.quat_from_euler_xyz(r, torch.zeros(4), torch.zeros(4)), quat)
+    robot.write_root_pose_to_sim_index(root_pose=torch.cat([pos, quat], dim=-1), env_ids=torch.arange(4))
+
+
+def test_no_termination_on_reference(env):
+    _place_on_reference(env)
+    for name, fired in _terminations(env).items():
+        assert not fired.any(), name
+
+
+def test_anchor_height_termination_threshold(env):
+    _place_on_reference(env)
+    _shift_root(env, dz=0.2)
+    assert not _terminations(env)["anchor_pos"].any()
+    _place_on_reference(env)
+    _shift_root(env, dz=0.3)
+    assert _terminations(env)["anchor_pos"].all()
+
+
+def test_anchor_orientation_termination_threshold(env):
+    # projected-gravity z changes by 1 - cos(roll): 0.8 is crossed at roll = acos(0.2) = 1.37 rad
+    _place_on_reference(env)
+    _shift_root(env, roll=1.2)
+    assert not _terminations(env)["anchor_ori"].any()
+    _place_on_reference(env)
+    _shift_root(env, roll=1.5)
+    assert _terminations(env)["anchor_ori"].all()
+
+
+def test_end_effector_height_termination(env):
+    cmd = _place_on_reference(env)
+    robot = cmd.robot
+    jp = robot.data.joint_pos.torch.clone()
+    # raise the left arm forward to the horizontal: the wrist rises by > 0.25 m, the anchor does not move
+    jp[:, robot.joint_names.index("left_shoulder_pitch_joint")] = -1.6
+    jp[:, robot.joint_names.index("left_elbow_joint")] = 0.0
+    robot.write_joint_position_to_sim_index(position=jp, env_ids=torch.arange(4))
+    fired = _terminations(env)
+    assert fired["ee_body_pos"].all()
+    assert not fired["anchor_pos"].any()
+
+
+def test_nonfinite_state_is_isolated_and_reset(env):
+    from g1_mimic.tasks.mimic import mdp
+
+    cmd = _place_on_reference(env)
+    robot = cmd.robot
+    vel = robot.data.joint_vel.torch.clone()
+    vel[1, 3] = float("nan")
+    robot.write_joint_velocity_to_sim_index(velocity=vel, env_ids=torch.arange(4))
+    flagged = mdp.nonfinite_state(env)
+    assert flagged.tolist() == [False, True, False, False]
+    obs, rew, terminated, truncated, extras = env.step(torch.zeros(4, 29))
+    assert bool(terminated[1])
+    assert torch.isfinite(obs["policy"]).all()
+    assert torch.isfinite(rew).all()
+    assert torch.isfinite(robot.data.joint_pos.torch).all() and torch.isfinite(robot.data.joint_vel.torch).all()
+    assert extras["log"]["Episode_Termination/nonfinite_state"] > 0
+    # the reset env keeps simulating finitely, and the others were never touched
+    for _ in range(5):
+        obs, rew, terminated, truncated, extras = env.step(torch.zeros(4, 29))
+        assert torch.isfinite(obs["policy"]).all() and torch.isfinite(rew).all()
+        assert torch.isfinite(robot.data.joint_vel.torch).all()
+
+
+def test_steps_with_random_actions_are_finite_and_log_metrics(env):
+    env.reset()
+    torch.manual_seed(0)
+    for _ in range(10):
+        obs, rew, terminated, truncated, extras = env.step(0.3 * torch.randn(4, 29))
+        assert torch.isfinite(obs["policy"]).all() and torch.isfinite(obs["critic"]).all()
+        assert torch.isfinite(rew).all()
+    metrics = _cmd(env).metrics
+    for key in ("error_anchor_pos", "error_body_pos", "error_joint_pos", "error_body_rot"):
+        assert torch.isfinite(metrics[key]).all()
+        assert (metrics[key] >= 0).all()
+
+
+def test_reference_time_advances_with_the_episode(env):
+    cmd = _place_on_reference(env)
+    t0 = cmd.time_s.clone()
+    env.step(torch.zeros(4, 29))
+    alive = env.episode_length_buf == 1
+    assert torch.allclose(cmd.time_s[alive], t0[alive] + env.step_dt, atol=1e-6)
