@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[train] run folder: {run_dir}\n[train] last checkpoint: {ckpt}", flush=True)
     if ours.no_export:
         return 0
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0  # multi-GPU: rank 0 exports
     cmd = [sys.executable, str(REPO / "scripts" / "play.py"), "--task", ours.task, "--checkpoint", str(ckpt), "--export_only"]
     if ours.motion:
         cmd += ["--motion", ours.motion]

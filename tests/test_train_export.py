@@ -72,8 +72,20 @@ def test_resume_continues_from_the_checkpoint(trained_run):
     assert "Loading model checkpoint from" in proc.stdout
     runs = sorted((work / "logs" / "rsl_rl" / "g1_mimic").iterdir())
     assert len(runs) == 2
-    # the resumed run continues the iteration count of the first run (model_1 -> model_2)
-    assert (runs[1] / "model_2.pt").is_file(), sorted(p.name for p in runs[1].iterdir())
+    # a fresh run saves model_0.pt at its first iteration; the resumed run starts at the loaded
+    # iteration (rsl_rl re-enters the checkpoint's iteration index), so it has model_1.pt and no model_0.pt
+    names = sorted(p.name for p in runs[1].iterdir())
+    assert (run / "model_0.pt").is_file()
+    assert "model_1.pt" in names and "model_0.pt" not in names, names
+    import torch
+
+    first = torch.load(run / "model_1.pt", weights_only=False)
+    resumed = torch.load(runs[1] / "model_1.pt", weights_only=False)
+    assert resumed["iter"] == first["iter"] == 1
+    # training went on from the loaded weights: the parameters moved, but stayed close to the first run's
+    key = next(k for k in first["actor_state_dict"] if k.startswith("mlp") and k.endswith("weight"))
+    delta = (resumed["actor_state_dict"][key] - first["actor_state_dict"][key]).abs().max()
+    assert 0 < float(delta) < 0.5
 
 
 def test_evaluate_writes_report(trained_run):

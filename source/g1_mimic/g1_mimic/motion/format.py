@@ -160,6 +160,9 @@ class Motion:
         os.close(fd)
         try:
             np.savez_compressed(tmp, **payload)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

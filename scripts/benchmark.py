@@ -1,0 +1,177 @@
+"""Throughput of Isaac-G1-Mimic-v0 against the bare physics of the same scene and plain MuJoCo C.
+
+    python scripts/benchmark.py [--num_envs 16 64 256] [--steps 100] [--repeats 3] [--json out.json]
+
+For each env count (default 16, 64, 256 on CPU; 1024, 4096 on CUDA) a fresh process builds the task
+on the current device, warms it up, then measures:
+
+- task: ``env.step`` with random actions (managers, motion library, physics): env-steps/s;
+- bare physics: the same scene stepped with the same substeps (``decimation`` physics steps per
+  env step, actions written, scene updated) and no managers: env-steps/s;
+- MuJoCo C: one ``MjData`` of the same G1 model (``g1_sim.xml``: floor, 29 PD position actuators,
+  dt 0.005 s) stepped by ``mj_step`` on one core, reported as env-steps/s
+  (= physics steps/s / decimation) for one env; it does not scale with the env count.
+
+Reported per env count: min and median over repeats; ratios task / bare physics (the cost of our
+managers and motion library) and task / MuJoCo C (distance to the single-core CPU limit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def mujoco_c_env_steps_per_s(decimation: int = 4, seconds: float = 3.0) -> float:
+    """Plain MuJoCo C: G1 standing under PD at the default pose, one MjData, one core."""
+    import mujoco
+    import numpy as np
+
+    from g1_mimic import assets
+    from g1_mimic.robots.g1_constants import DEFAULT_ROOT_HEIGHT, default_joint_pos
+
+    model = mujoco.MjModel.from_xml_path(str(assets.require(assets.G1_DIR / "g1_sim.xml")))
+    data = mujoco.MjData(model)
+    names = [model.joint(i).name for i in range(1, model.njnt)]
+    q0 = np.array([default_joint_pos(n) for n in names])
+
+    def stand() -> None:
+        mujoco.mj_resetData(model, data)
+        data.qpos[2] = DEFAULT_ROOT_HEIGHT
+        data.qpos[7:] = q0
+        data.ctrl[:] = q0
+
+    # restart from standing every 1 s of simulated time (as episodes do): PD alone does not keep the
+    # G1 up for long, and a fallen robot has other contacts
+    stand()
+    n = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(200):
+            mujoco.mj_step(model, data)
+        n += 200
+        stand()
+    return n / (time.perf_counter() - t0) / decimation
+
+
+def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: str) -> dict:
+    """Build the env in this process and time task and bare-physics steps."""
+    import torch
+    from isaaclab_tasks.utils import resolve_task_config
+
+    import g1_mimic.tasks  # noqa: F401
+    from g1_mimic.tasks.mimic.env import MimicRLEnv
+
+    env_cfg, _ = resolve_task_config("Isaac-G1-Mimic-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    env_cfg.scene.num_envs = num_envs
+    env_cfg.sim.device = device
+    if device == "cpu":
+        env_cfg.sim.physics.use_cuda_graph = False
+    env = MimicRLEnv(env_cfg)
+    env.reset()
+    act_dim = env.action_manager.total_action_dim
+
+    def task_rate() -> float:
+        actions = 0.5 * torch.randn(steps, num_envs, act_dim, device=device)
+        t0 = time.perf_counter()
+        for i in range(steps):
+            env.step(actions[i])
+        if device != "cpu":
+            torch.cuda.synchronize()
+        return steps * num_envs / (time.perf_counter() - t0)
+
+    def bare_rate() -> float:
+        # the physics part of env.step: write actuator targets, `decimation` physics steps, scene update
+        scene, sim = env.scene, env.sim
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            for _ in range(env.cfg.decimation):
+                scene.write_data_to_sim()
+                sim.step(render=False)
+                scene.update(dt=env.physics_dt)
+        if device != "cpu":
+            torch.cuda.synchronize()
+        return steps * num_envs / (time.perf_counter() - t0)
+
+    for _ in range(warmup):
+        env.step(torch.zeros(num_envs, act_dim, device=device))
+    task = [task_rate() for _ in range(repeats)]
+    env.reset()
+    bare = [bare_rate() for _ in range(repeats)]
+    env.close()
+    return {"task": task, "bare": bare}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num_envs", type=int, nargs="+", default=None)
+    parser.add_argument("--steps", type=int, default=100, help="env steps per timed repeat")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--_worker", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    device = args.device or ("cuda:0" if torch.cuda.is_available() else "cpu")
+    if args._worker is not None:
+        res = _measure_one(args._worker, args.steps, args.warmup, args.repeats, device)
+        print("BENCH_RESULT " + json.dumps(res), flush=True)
+        return 0
+
+    counts = args.num_envs or ([1024, 4096] if device.startswith("cuda") else [16, 64, 256])
+    mj = mujoco_c_env_steps_per_s()
+    print(f"[benchmark] MuJoCo C (1 MjData, 1 core): {mj:,.0f} env-steps/s ({4 * mj:,.0f} physics steps/s)", flush=True)
+    rows = []
+    for n in counts:
+        print(f"[benchmark] {n} envs on {device}: building and timing ({args.repeats} x {args.steps} steps)...", flush=True)
+        cmd = [sys.executable, __file__, "--_worker", str(n), "--steps", str(args.steps), "--warmup", str(args.warmup),
+               "--repeats", str(args.repeats), "--device", device]
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
+        if proc.returncode != 0 or line is None:
+            print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+            raise SystemExit(f"[benchmark] worker for {n} envs failed (exit {proc.returncode})")
+        res = json.loads(line[len("BENCH_RESULT "):])
+        task_med, bare_med = statistics.median(res["task"]), statistics.median(res["bare"])
+        row = {
+            "num_envs": n,
+            "env_steps_per_s": task_med,
+            "env_steps_per_s_min": min(res["task"]),
+            "bare_physics_env_steps_per_s": bare_med,
+            "bare_physics_env_steps_per_s_min": min(res["bare"]),
+            "mujoco_c_env_steps_per_s": mj,
+            "task_over_bare_physics": task_med / bare_med,
+            "task_over_mujoco_c": task_med / mj,
+            "device": device,
+        }
+        rows.append(row)
+        print(
+            f"[benchmark] {n:5d} envs: task {task_med:8.1f} env-steps/s (min {min(res['task']):.1f}), "
+            f"bare physics {bare_med:8.1f}, task/bare {row['task_over_bare_physics']:.2f}, "
+            f"task/MuJoCo-C {row['task_over_mujoco_c']:.3f}",
+            flush=True,
+        )
+    print("\n| envs | task env-steps/s (median, min) | bare physics env-steps/s | task / bare | task / MuJoCo C |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['num_envs']} | {r['env_steps_per_s']:.0f} ({r['env_steps_per_s_min']:.0f}) | "
+              f"{r['bare_physics_env_steps_per_s']:.0f} | {r['task_over_bare_physics']:.2f} | {r['task_over_mujoco_c']:.3f} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"device": device, "mujoco_c_env_steps_per_s": mj, "results": rows}, indent=2))
+        print(f"[benchmark] wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

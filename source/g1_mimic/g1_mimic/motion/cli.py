@@ -1,0 +1,283 @@
+"""``scripts/motion.py``: convert, inspect, validate, export, generate and render G1 motions.
+
+Exit status: 0 success; 1 the motion (or an option value) is invalid, the message on stderr;
+2 bad command line (argparse). Progress, notes and warnings go to stderr; results (``inspect``
+output, ``validate``'s verdict) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from g1_mimic.motion.format import MotionFormatError
+from g1_mimic.motion.importers import FORMATS, ImportOptions, convert_motion, export_csv, import_motion, load_or_import
+from g1_mimic.motion.validate import ValidationReport, inspect_motion
+
+__all__ = ["build_parser", "main"]
+
+
+def _float(text: str) -> float:
+    """A number (range checks happen in validation, which names the file)."""
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
+
+
+def _add_import_options(p: argparse.ArgumentParser, out_fps_default: float | None) -> None:
+    g = p.add_argument_group("import options")
+    g.add_argument("--format", choices=list(FORMATS), help="input layout (default: detect; see docs/motion_data.md)")
+    g.add_argument(
+        "--fps",
+        type=_float,
+        help="input frame rate in Hz (required when the file stores none; CSVs default to 30, 23-DoF CSVs to 60)",
+    )
+    g.add_argument(
+        "--out-fps",
+        type=_float,
+        default=out_fps_default,
+        help="output frame rate in Hz"
+        + (f" (default {out_fps_default:g}, the control rate)" if out_fps_default else " (default: keep the input rate)"),
+    )
+    g.add_argument("--clamp-limits", action="store_true", help="clamp joint angles to the G1 limits (default: warn only)")
+    g.add_argument(
+        "--missing-joints",
+        choices=("default", "zero"),
+        help="hold G1 joints absent from the file at default_joint_pos or 0 (23-DoF inputs default to 'default')",
+    )
+    g.add_argument("--joint-order", help="joint column order: sdk|isaaclab|FILE.txt (npz_beyondmimic; optional for pkl)")
+    g.add_argument("--body-order", help="body row order: mujoco|isaaclab|FILE.txt (npz_beyondmimic)")
+    g.add_argument("--clip", help="clip name inside a multi-clip PHC pickle")
+    g.add_argument(
+        "--align-ground", action="store_true", help="shift the root vertically so the lowest foot point is at z = 0"
+    )
+
+
+def _options(args: argparse.Namespace) -> ImportOptions:
+    return ImportOptions(
+        format=args.format,
+        fps=args.fps,
+        out_fps=args.out_fps,
+        clamp_limits=args.clamp_limits,
+        missing_joints=args.missing_joints,
+        joint_order=args.joint_order,
+        body_order=args.body_order,
+        clip=args.clip,
+        align_ground=args.align_ground,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``scripts/motion.py``."""
+    parser = argparse.ArgumentParser(
+        prog="motion.py",
+        description="Convert, check and look at G1 reference motions (canonical format: docs/motion_data.md).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("convert", help="import a motion file and write the canonical .npz (resampled to --out-fps)")
+    p.add_argument("input", type=Path, help="input file (.csv, .npz, .pkl, .pt, ...)")
+    p.add_argument("output", type=Path, help="output canonical motion (.npz)")
+    p.add_argument("--quiet", action="store_true", help="print only warnings and errors")
+    _add_import_options(p, 50.0)
+
+    p = sub.add_parser("inspect", help="print frames, duration, joints, heights, speeds and limit violations")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_import_options(p, None)
+
+    p = sub.add_parser("validate", help="run every import check; exit 0 if the file is usable, 1 otherwise")
+    p.add_argument("file", type=Path)
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    _add_import_options(p, 50.0)
+
+    p = sub.add_parser("export", help="write a motion in the LAFAN1 CSV layout (root xyz, quaternion, 29 joints)")
+    p.add_argument("file", type=Path)
+    p.add_argument("output", type=Path, help="output .csv")
+    p.add_argument("--quat-order", choices=("xyzw", "wxyz"), default="xyzw")
+    _add_import_options(p, None)
+
+    p = sub.add_parser("generate", help="write one of the built-in synthetic clips")
+    p.add_argument("name", nargs="?", help="clip name (--list shows them)")
+    p.add_argument("output", nargs="?", type=Path, help="output canonical motion (.npz)")
+    p.add_argument("--list", action="store_true", help="list the clip names and exit")
+
+    p = sub.add_parser("render", help="render a motion to a video (.mp4 or .gif)")
+    p.add_argument("file", type=Path)
+    p.add_argument("output", type=Path, help="output .mp4 or .gif")
+    p.add_argument("--width", type=int, default=480)
+    p.add_argument("--height", type=int, default=360)
+    p.add_argument("--video-fps", type=_float, help="video frame rate in Hz (default: the renderer's)")
+    _add_import_options(p, None)
+    return parser
+
+
+def _print_report(report: ValidationReport | None, err: TextIO, quiet: bool = False) -> None:
+    if report is None:
+        return
+    for line in report.lines():
+        if quiet and line.startswith("note:"):
+            continue
+        print(line, file=err)
+
+
+def _text_summary(stats: dict[str, Any], path: Path) -> str:
+    lines = [
+        f"file:             {path}",
+        f"frames:           {stats['frames']} at {stats['fps']:g} Hz ({stats['duration_s']:.3f} s)",
+        f"joints:           {stats['num_joints']}",
+        f"bodies:           {stats['num_bodies']} (root: {stats['root_body']})",
+        f"root height:      {stats['root_height_min_m']:.3f} .. {stats['root_height_max_m']:.3f} m",
+        f"max joint speed:  {stats['max_joint_speed_rad_s']:.3f} rad/s ({stats['max_joint_speed_joint']})",
+    ]
+    if stats["foot_height_min_m"] is not None:
+        lines.append(f"lowest foot:      {stats['foot_height_min_m']:.4f} m (frame {stats['foot_height_min_frame']})")
+    viol = stats["limit_violations"]
+    if viol:
+        lines.append(f"limit violations: {len(viol)} joint(s)")
+        lines += [
+            f"  {v['joint']}: {v['num_frames']} frame(s) from frame {v['first_frame']}, up to {v['max_excess_rad']:.4f} rad"
+            for v in viol
+        ]
+    else:
+        lines.append("limit violations: none")
+    src = stats.get("source") or {}
+    if src.get("format"):
+        lines.append(f"source:           {src.get('input', '?')} ({src['format']})")
+    return "\n".join(lines)
+
+
+def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def progress(msg: str) -> None:
+        if not args.quiet:
+            print(f"[convert] {msg}", file=err)
+
+    motion, report = convert_motion(args.input, args.output, _options(args), progress=progress)
+    _print_report(report, err, args.quiet)
+    print(f"wrote {args.output}: {motion.num_frames} frames at {motion.fps:g} Hz ({motion.duration:.3f} s)", file=out)
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    motion, report = load_or_import(args.file, _options(args))
+    stats = inspect_motion(motion)
+    if report is not None:
+        stats["report"] = report.to_dict()
+    if args.json:
+        print(json.dumps(stats, indent=2, sort_keys=True), file=out)
+    else:
+        _print_report(report, err)
+        print(_text_summary(stats, args.file), file=out)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    motion, report = import_motion(args.file, _options(args))
+    _print_report(report, err)
+    if args.strict and report.warnings:
+        print(f"{args.file}: INVALID (--strict): {len(report.warnings)} warning(s)", file=out)
+        return 1
+    print(
+        f"{args.file}: OK ({motion.source.get('format')}, {motion.num_frames} frames at {motion.fps:g} Hz, "
+        f"{len(report.warnings)} warning(s))",
+        file=out,
+    )
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.output.suffix.lower() != ".csv":
+        raise MotionFormatError(f"{args.output}: export writes a .csv file")
+    motion, report = load_or_import(args.file, _options(args))
+    _print_report(report, err)
+    export_csv(motion, args.output, quat_order=args.quat_order)
+    fmt = "csv_lafan_xyzw" if args.quat_order == "xyzw" else "csv_wxyz"
+    print(
+        f"wrote {args.output}: {motion.num_frames} frames ({fmt}); the CSV stores no rate: import with --fps {motion.fps:g}",
+        file=out,
+    )
+    return 0
+
+
+def _missing_module(name: str) -> str | None:
+    """None if ``g1_mimic.motion.<name>`` is importable, else the reason."""
+    if importlib.util.find_spec(f"g1_mimic.motion.{name}") is None:
+        return f"g1_mimic.motion.{name} is not part of this installation"
+    return None
+
+
+def _cmd_generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    reason = _missing_module("generate")
+    if reason:
+        print(f"error: generate is unavailable: {reason}", file=err)
+        return 1
+    from g1_mimic.motion.generate import CLIP_NAMES, generate_clip
+    from g1_mimic.motion.importers import validate_motion
+
+    if args.list:
+        print("\n".join(CLIP_NAMES), file=out)
+        return 0
+    if args.name is None or args.output is None:
+        print("error: generate needs NAME and OUTPUT (or --list)", file=err)
+        return 2
+    if args.name not in CLIP_NAMES:
+        raise MotionFormatError(f"unknown clip {args.name!r}; available: {list(CLIP_NAMES)}")
+    if args.output.suffix != ".npz":
+        raise MotionFormatError(f"{args.output}: the output is a canonical motion file and must end in .npz")
+    motion = generate_clip(args.name)
+    _, report = validate_motion(motion, f"generated clip '{args.name}'")
+    _print_report(report, err)
+    motion.save(args.output)
+    print(f"wrote {args.output}: {motion.num_frames} frames at {motion.fps:g} Hz ({motion.duration:.3f} s)", file=out)
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    reason = _missing_module("render")
+    if reason:
+        print(f"error: render is unavailable: {reason}", file=err)
+        return 1
+    from g1_mimic.motion.render import render_motion
+
+    if args.output.suffix.lower() not in (".mp4", ".gif"):
+        raise MotionFormatError(f"{args.output}: render writes .mp4 or .gif")
+    motion, report = load_or_import(args.file, _options(args))
+    _print_report(report, err)
+    path = render_motion(motion, args.output, width=args.width, height=args.height, fps=args.video_fps)
+    print(f"wrote {path}", file=out)
+    return 0
+
+
+_COMMANDS = {
+    "convert": _cmd_convert,
+    "inspect": _cmd_inspect,
+    "validate": _cmd_validate,
+    "export": _cmd_export,
+    "generate": _cmd_generate,
+    "render": _cmd_render,
+}
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args, out, err)
+    except MotionFormatError as exc:
+        verdict = f"{getattr(args, 'file', None) or getattr(args, 'input', '')}: INVALID\n" if args.command == "validate" else ""
+        print(f"{verdict}error: {exc}", file=err)
+        return 1
+    except (RuntimeError, OSError, ValueError) as exc:
+        # Failures of the renderer/generator (other modules) and of file writes: one clean line.
+        if isinstance(exc, ValueError) and args.command not in ("render", "generate"):
+            raise
+        print(f"error: {args.command} failed: {type(exc).__name__}: {exc}", file=err)
+        return 1
