@@ -59,6 +59,19 @@ def build_argv(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     return out, ours
 
 
+def record_run_overrides(run_dir: Path, task: str, il_argv: list[str]) -> None:
+    """Write the run's Hydra overrides (presets, motion, term edits) to ``<run>/g1_mimic_run.json``.
+
+    ``scripts/play.py`` and ``scripts/evaluate.py`` re-apply them when they load a checkpoint of
+    this run, so a policy is never evaluated with another action parameterisation or motion set.
+    """
+    from g1_mimic.rl.checkpoint import RUN_RECORD, write_run_record
+
+    hydra = [a for a in il_argv if "=" in a and not a.startswith("-")]
+    write_run_record(run_dir, {"task": task, "hydra_overrides": hydra, "argv": il_argv})
+    print(f"[train] recorded overrides in {run_dir / RUN_RECORD}: {hydra}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if any(a in ("-h", "--help") for a in argv):
@@ -88,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = new_runs[-1]
     ckpt = latest_checkpoint(run_dir)
     print(f"[train] run folder: {run_dir}\n[train] last checkpoint: {ckpt}", flush=True)
+    if int(os.environ.get("RANK", "0")) == 0:
+        record_run_overrides(run_dir, ours.task, il_argv)
     if ours.no_export:
         return 0
     if int(os.environ.get("RANK", "0")) != 0:

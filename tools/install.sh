@@ -15,6 +15,8 @@ force=0
 [ "${1:-}" = "--force" ] && force=1
 
 say() { printf '[install] %s\n' "$*"; }
+# pip, without the per-package "Location ... is ignored" noise of find-links folders that do not exist
+pipq() { "$vpy" -m pip "$@" 2>&1 | { grep -v "^WARNING: Location '" || true; }; return "${PIPESTATUS[0]}"; }
 die() { printf '[install] ERROR: %s\n' "$*" >&2; exit 1; }
 
 py=${PYTHON:-}
@@ -41,15 +43,15 @@ if [ $force -eq 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$v
   say "dependencies already installed (requirements.lock unchanged): skipping pip"
 else
   say "upgrading pip"
-  "$vpy" -m pip install -q --upgrade pip
+  pipq install -q --upgrade pip
   isaaclab_pin=$(grep -E '^isaaclab==' "$lock")
   say "installing $isaaclab_pin (no deps; its runtime deps come from requirements.lock)"
-  "$vpy" -m pip install -q --no-deps --ignore-requires-python "$isaaclab_pin"
+  pipq install -q --no-deps --ignore-requires-python "$isaaclab_pin"
   say "installing pinned dependencies from requirements.lock (first run: a few minutes)"
   grep -vE '^isaaclab==' "$lock" > "$venv/.requirements-deps.txt"
-  "$vpy" -m pip install -q -r "$venv/.requirements-deps.txt" || die "pip could not install requirements.lock (see the messages above)."
+  pipq install -q -r "$venv/.requirements-deps.txt" || die "pip could not install requirements.lock (see the messages above)."
   say "installing g1_mimic (editable)"
-  "$vpy" -m pip install -q --no-deps -e "$repo" || die "pip install -e . failed"
+  pipq install -q --no-deps -e "$repo" || die "pip install -e . failed"
   echo "$want" > "$stamp"
 fi
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -57,3 +58,33 @@ def latest_run(experiment_dir: str | os.PathLike) -> Path:
     if not runs:
         raise FileNotFoundError(f"no run with checkpoints under {experiment_dir}")
     return runs[-1]
+
+
+RUN_RECORD = "g1_mimic_run.json"
+
+
+def write_run_record(run_dir: str | os.PathLike, record: dict) -> Path:
+    """Write ``record`` as ``<run_dir>/g1_mimic_run.json`` atomically."""
+    path = Path(run_dir) / RUN_RECORD
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def recorded_overrides(checkpoint: str | os.PathLike) -> list[str]:
+    """The Hydra overrides recorded by ``scripts/train.py`` for the run holding ``checkpoint`` (or [])."""
+    path = Path(checkpoint).resolve().parent / RUN_RECORD
+    if not path.is_file():
+        return []
+    return list(json.loads(path.read_text()).get("hydra_overrides", []))
+
+
+def merge_overrides(recorded: list[str], given: list[str]) -> list[str]:
+    """Hydra ``key=value`` overrides: the recorded ones, replaced key by key by the given ones."""
+    merged: dict[str, str] = {}
+    for item in [*recorded, *given]:
+        key = item.split("=", 1)[0]
+        merged.pop(key, None)
+        merged[key] = item
+    return list(merged.values())

@@ -53,7 +53,7 @@ def policy_metadata(env) -> dict[str, Any]:
         "joint_names": joint_names,
         "default_joint_pos": _as_list(term._offset, n),
         "action_scale": _as_list(term._scale, n),
-        "action_offset": "default_joint_pos",
+        "action_offset": "reference_joint_pos" if hasattr(term.cfg, "command_name") else "default_joint_pos",
         "joint_stiffness": per_joint(data.joint_stiffness),
         "joint_damping": per_joint(data.joint_damping),
         "joint_effort_limit": per_joint(data.joint_effort_limits),

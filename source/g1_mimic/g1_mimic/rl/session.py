@@ -63,8 +63,14 @@ def policy_session(
     from isaaclab_tasks.utils import resolve_task_config
 
     import g1_mimic.tasks  # noqa: F401  (registers the tasks)
+    from g1_mimic.rl.checkpoint import merge_overrides, recorded_overrides
 
     device = device or default_device()
+    if checkpoint is not None:
+        recorded = recorded_overrides(checkpoint)
+        if recorded:
+            print(f"[g1_mimic] applying the overrides recorded with the checkpoint's run: {recorded}", flush=True)
+        overrides = merge_overrides(recorded, list(overrides))
     env_cfg, agent_cfg = resolve_task_config(task, "rsl_rl_cfg_entry_point", play_mode=play_mode, overrides=list(overrides))
     env_cfg.sim.device = device
     if device == "cpu":

@@ -107,7 +107,24 @@ class CommandsCfg:
 
 @configclass
 class ActionsCfg:
+    """PD targets as offsets from the default standing pose (BeyondMimic)."""
+
     joint_pos = mdp.JointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5, use_default_offset=True)
+
+
+@configclass
+class ReferenceActionsCfg:
+    """PD targets as offsets from the reference joint positions (``presets=ref_actions``)."""
+
+    joint_pos = mdp.ReferenceJointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5, command_name="motion")
+
+
+@configclass
+class ActionsPresetCfg(PresetCfg):
+    """Action parameterisation: ``default`` (default-pose offsets) or ``ref_actions`` (reference offsets)."""
+
+    default = ActionsCfg()
+    ref_actions = ReferenceActionsCfg()
 
 
 @configclass
@@ -240,7 +257,7 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
     sim: SimulationCfg = SimulationCfg(physics=MimicPhysicsCfg())
     scene: MimicSceneCfg = MimicSceneCfg(num_envs=4096, env_spacing=2.5)
     observations: ObservationsCfg = ObservationsCfg()
-    actions: ActionsCfg = ActionsCfg()
+    actions: ActionsCfg = ActionsPresetCfg()
     commands: CommandsCfg = CommandsCfg()
     rewards: RewardsCfg = RewardsCfg()
     terminations: TerminationsCfg = TerminationsCfg()

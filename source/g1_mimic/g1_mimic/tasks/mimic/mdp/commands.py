@@ -73,6 +73,7 @@ class MotionCommand(CommandTerm):
         self._ref: MotionState = self.library.get_state(self.clip_ids, self.start_time)
         self._fresh_at = -1
         self._env_ids_all = torch.arange(n, device=self.device)
+        self._last_sampling_log = 0
         for key in ("anchor_pos", "anchor_rot", "body_pos", "body_rot", "joint_pos", "joint_vel", "body_lin_vel", "body_ang_vel"):
             self.metrics[f"error_{key}"] = torch.zeros(n, device=self.device)
 
@@ -184,6 +185,20 @@ class MotionCommand(CommandTerm):
         return pos, quat
 
     # ------------------------------------------------------------------ CommandTerm hooks
+    def reset(self, env_ids: Sequence[int] | slice | None = None) -> dict[str, torch.Tensor]:
+        """Reset (see :class:`CommandTerm`), adding the library's sampling state to the logs.
+
+        The sampling state (per-clip success rates and probabilities, adaptive-bin entropy) is
+        added at most every ``cfg.sampling_log_interval`` env steps; it appears in the training
+        logs as ``Metrics/<command name>/sampling/...`` and ``.../clip/<name>/...``.
+        """
+        extras = super().reset(env_ids)
+        step = int(self._env.common_step_counter)
+        if step > 0 and step - self._last_sampling_log >= self.cfg.sampling_log_interval:
+            self._last_sampling_log = step
+            extras.update(self.library.sampling_state())
+        return extras
+
     def _update_metrics(self):
         ref = self.ref
         nb = len(self.body_names)
@@ -335,3 +350,6 @@ class MotionCommandCfg(CommandTermCfg):
     """After the clip: ``"hold"`` the last frame or ``"blend"`` to the default pose over ``tail_blend_time_s``."""
 
     tail_blend_time_s: float = 1.0
+
+    sampling_log_interval: int = 24
+    """Env steps between two logs of the sampling state (one rsl_rl rollout by default)."""

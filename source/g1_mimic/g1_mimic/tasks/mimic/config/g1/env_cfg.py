@@ -6,6 +6,7 @@ import logging
 
 import torch
 from isaaclab.utils import configclass
+from isaaclab_tasks.utils import PresetCfg
 
 from g1_mimic.data import bundled_motion
 from g1_mimic.motion.generate import DEFAULT_CLIP
@@ -35,6 +36,13 @@ def announce_cpu_once() -> None:
         _CPU_NOTICE_SHOWN = True
 
 
+def _alternatives(cfg) -> list:
+    """The alternatives of a PresetCfg (all of them), or ``[cfg]`` for a plain cfg."""
+    if isinstance(cfg, PresetCfg):
+        return [getattr(cfg, name) for name in cfg.__dataclass_fields__ if not name.startswith("_")]
+    return [cfg]
+
+
 @configclass
 class G1MimicEnvCfg(MimicEnvCfg):
     """G1 tracking env: BeyondMimic's bodies, gains, action scales and thresholds."""
@@ -42,7 +50,8 @@ class G1MimicEnvCfg(MimicEnvCfg):
     def __post_init__(self):
         super().__post_init__()
         self.scene.robot = G1_CFG.replace(prim_path="{ENV_REGEX_NS}/Robot")
-        self.actions.joint_pos.scale = dict(G1_ACTION_SCALE)
+        for actions in _alternatives(self.actions):
+            actions.joint_pos.scale = dict(G1_ACTION_SCALE)
         cmd = self.commands.motion
         cmd.motion_file = str(bundled_motion(DEFAULT_CLIP))
         cmd.anchor_body_name = ANCHOR_BODY
