@@ -1,7 +1,7 @@
 """Evaluate a G1 tracking checkpoint: success rate, MPKPE, R-MPKPE, joint and end-effector errors per clip.
 
     python scripts/evaluate.py --checkpoint logs/rsl_rl/g1_mimic/<run>/model_300.pt
-        [--motion PATH] [--num_envs 16] [--num_episodes 64] [--json report.json]
+        [--motion PATH] [--num_envs 16] [--num_episodes 64] [--standing_s 3] [--json report.json]
 
 Deterministic (mean action, no pushes/randomisation/noise), every episode from frame 0, and every
 env finishes its share of episodes (see :mod:`g1_mimic.rl.evaluation` for the metric definitions).
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--motion", default=None, help="motion file, folder or YAML list (default: the task's)")
     parser.add_argument("--num_envs", type=int, default=None, help="parallel envs (default: min(num_episodes, 16))")
     parser.add_argument("--num_episodes", type=int, default=None, help="episodes in all (default: 4 per clip, at least num_envs)")
+    parser.add_argument("--standing_s", type=float, default=3.0, help="seconds the reference holds its last frame after the clip; standing_after_end reports whether the robot stayed up")
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", default=None, help="write the report as JSON here")
     args, overrides = parser.parse_known_args(argv)
@@ -41,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     num_envs = args.num_envs or min(num_episodes, 16)
     device = args.device or default_device()
     with policy_session(
-        args.task, str(ckpt), num_envs=num_envs, device=device, overrides=overrides, env_cfg_hook=configure_for_evaluation
+        args.task,
+        str(ckpt),
+        num_envs=num_envs,
+        device=device,
+        overrides=overrides,
+        env_cfg_hook=lambda cfg: configure_for_evaluation(cfg, standing_s=args.standing_s),
     ) as s:
         n_clips = s.unwrapped.command_manager.get_term("motion").library.num_clips
         if args.num_episodes is None:

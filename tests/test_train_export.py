@@ -93,7 +93,7 @@ def test_evaluate_writes_report(trained_run):
     out = work / "report.json"
     _run([str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(run / "model_1.pt"), "--num_envs", "4", "--num_episodes", "4", "--json", str(out)], cwd=work)
     report = json.loads(out.read_text())
-    for key in ("success_rate", "mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "episodes"):
+    for key in ("success_rate", "mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "episodes", "standing_after_end"):
         assert key in report, key
     assert report["episodes"] == 4
     assert 0.0 <= report["success_rate"] <= 1.0

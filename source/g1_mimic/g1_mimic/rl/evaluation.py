@@ -6,10 +6,16 @@ env has finished ``ceil(num_episodes / num_envs)`` episodes, so short (failed) e
 bias the result; episodes beyond an env's share are ignored.
 
 Per-step errors are taken after each step for envs that did not end on that step (an ending env
-is reset inside the step, so its last state is not observable); an episode's error is the mean over
-its steps, and the reported errors are means over episodes.
+is reset inside the step, so its last state is not observable) and only while the clip plays (not
+in the tail after it); an episode's error is the mean over its steps, and the reported errors are
+means over episodes.
 
-- success: the episode ended by completing the clip (or the episode time limit), not by a termination;
+After the clip the reference holds its last frame for ``standing_s`` seconds (default 3 s).
+
+- success: the robot reached the clip's end without a termination (anchor height/orientation,
+  end-effector height, non-finite state);
+- ``standing_after_end``: it also went through the ``standing_s`` tail without a termination, i.e. it
+  is still standing on the held last frame (fraction of episodes);
 - ``mpkpe_m``: mean over tracked bodies of the world-frame body position error (m);
 - ``r_mpkpe_m``: the same after subtracting each side's root (pelvis) position (m);
 - ``joint_pos_rmse_rad``: root mean square joint angle error over all joints (rad);
@@ -38,6 +44,8 @@ class EvalResult:
     ee_pos_error_m: float
     episodes: int
     mean_episode_length_s: float
+    standing_after_end: float = 0.0
+    standing_s: float = 0.0
     per_clip: dict[str, dict[str, float]] = field(default_factory=dict)
     wall_time_s: float = 0.0
 
@@ -50,18 +58,21 @@ class EvalResult:
             "ee_pos_error_m": self.ee_pos_error_m,
             "episodes": self.episodes,
             "mean_episode_length_s": self.mean_episode_length_s,
+            "standing_after_end": self.standing_after_end,
+            "standing_s": self.standing_s,
             "per_clip": self.per_clip,
             "wall_time_s": self.wall_time_s,
         }
 
     def table(self) -> str:
-        rows = [("clip", "episodes", "success", "MPKPE [cm]", "R-MPKPE [cm]", "joint RMSE [rad]", "EE err [cm]")]
+        rows = [("clip", "episodes", "success", "standing", "MPKPE [cm]", "R-MPKPE [cm]", "joint RMSE [rad]", "EE err [cm]")]
         for name, m in self.per_clip.items():
             rows.append(
                 (
                     name,
                     f"{int(m['episodes'])}",
                     f"{100 * m['success_rate']:.1f}%",
+                    f"{100 * m['standing_after_end']:.1f}%",
                     f"{100 * m['mpkpe_m']:.2f}",
                     f"{100 * m['r_mpkpe_m']:.2f}",
                     f"{m['joint_pos_rmse_rad']:.3f}",
@@ -73,6 +84,7 @@ class EvalResult:
                 "ALL",
                 f"{self.episodes}",
                 f"{100 * self.success_rate:.1f}%",
+                f"{100 * self.standing_after_end:.1f}%",
                 f"{100 * self.mpkpe_m:.2f}",
                 f"{100 * self.r_mpkpe_m:.2f}",
                 f"{self.joint_pos_rmse_rad:.3f}",
@@ -83,13 +95,17 @@ class EvalResult:
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
 
 
-def configure_for_evaluation(env_cfg) -> None:
-    """Evaluation settings on top of the play cfg: frame-0 starts, one clip per env in turn, no noise."""
+def configure_for_evaluation(env_cfg, standing_s: float = 3.0) -> None:
+    """Evaluation settings on top of the play cfg: frame-0 starts, one clip per env in turn, no noise,
+    the reference held for ``standing_s`` after the clip, and no episode time limit before that."""
     env_cfg.play_mode()
     cmd = env_cfg.commands.motion
     cmd.start_at_zero = True
     cmd.sequential_clips = True
     cmd.debug_vis = False
+    cmd.tail_s = standing_s
+    cmd.tail_mode = "hold"
+    env_cfg.episode_length_s = 1.0e4  # episodes end at clip end + standing_s (motion_finished) or on failure
 
 
 def evaluate(session, num_episodes: int, progress: bool = True, max_steps: int | None = None) -> EvalResult:
@@ -101,25 +117,31 @@ def evaluate(session, num_episodes: int, progress: bool = True, max_steps: int |
     n = uenv.num_envs
     device = uenv.device
     share = max(1, math.ceil(num_episodes / n))
+    standing_s = float(cmd.cfg.tail_s)
+    clip_steps = int(math.ceil((float(cmd.library.clip_duration.max()) + standing_s) / uenv.step_dt)) + 2
     ee_idx = [cmd.body_names.index(b) for b in END_EFFECTOR_BODIES if b in cmd.body_names]
     root_idx = cmd.body_names.index(cmd.cfg.root_body_name) if cmd.cfg.root_body_name in cmd.body_names else 0
 
     done_count = torch.zeros(n, dtype=torch.long, device=device)
     acc = {k: torch.zeros(n, device=device) for k in METRIC_KEYS}
     steps = torch.zeros(n, device=device)
-    episodes: list[tuple[int, bool, float, dict[str, float]]] = []
+    reached_end = torch.zeros(n, dtype=torch.bool, device=device)
+    ep_steps = torch.zeros(n, dtype=torch.long, device=device)
+    episodes: list[tuple[int, bool, bool, float, dict[str, float]]] = []
 
     obs = env.get_observations()
     t0 = time.time()
-    max_steps = max_steps or share * int(uenv.max_episode_length + 2)
+    max_steps = max_steps or share * clip_steps
     last_print = t0
     with torch.inference_mode():
         for step in range(max_steps):
             clips_before = cmd.clip_ids.clone()
             obs, _, dones, _ = env.step(session.policy(obs))
             dones = dones.bool()
-            # per-step errors of envs still running
-            alive = ~dones
+            # per-step errors of envs still running, while their clip plays
+            clip_end = cmd.library.clip_duration[cmd.clip_ids]
+            reached_end |= ~dones & (cmd.time_s >= clip_end - 0.5 * uenv.step_dt)
+            alive = ~dones & (cmd.time_s <= clip_end + 0.5 * uenv.step_dt)
             ref_pos = cmd.body_pos_w
             rob_pos = cmd.robot_body_pos_w
             err = torch.norm(ref_pos - rob_pos, dim=-1)
@@ -131,6 +153,7 @@ def evaluate(session, num_episodes: int, progress: bool = True, max_steps: int |
             if ee_idx:
                 acc["ee_pos_error_m"] += torch.where(alive, err[:, ee_idx].mean(-1), 0.0)
             steps += alive.float()
+            ep_steps += 1
             # finished episodes
             if dones.any():
                 time_outs = uenv.termination_manager.time_outs
@@ -139,9 +162,13 @@ def evaluate(session, num_episodes: int, progress: bool = True, max_steps: int |
                     if done_count[i] < share:
                         s = max(float(steps[i]), 1.0)
                         metrics = {k: float(acc[k][i]) / s for k in METRIC_KEYS}
-                        length = (float(steps[i]) + 1.0) * uenv.step_dt
-                        episodes.append((int(clips_before[i]), bool(time_outs[i]), length, metrics))
+                        length = float(ep_steps[i]) * uenv.step_dt
+                        success = bool(reached_end[i]) or (standing_s == 0.0 and bool(time_outs[i]))
+                        standing = success and bool(time_outs[i])
+                        episodes.append((int(clips_before[i]), success, standing, length, metrics))
                     done_count[i] += 1
+                    reached_end[i] = False
+                    ep_steps[i] = 0
                     for k in METRIC_KEYS:
                         acc[k][i] = 0.0
                     steps[i] = 0.0
@@ -151,20 +178,26 @@ def evaluate(session, num_episodes: int, progress: bool = True, max_steps: int |
                 last_print = time.time()
             if bool((done_count >= share).all()):
                 break
-    return summarize(episodes, cmd.library.clip_names, wall_time_s=time.time() - t0)
+    return summarize(episodes, cmd.library.clip_names, wall_time_s=time.time() - t0, standing_s=standing_s)
 
 
-def summarize(episodes: list[tuple[int, bool, float, dict[str, float]]], clip_names: list[str], wall_time_s: float = 0.0) -> EvalResult:
-    """Aggregate ``(clip_id, success, length_s, metrics)`` episode records into an :class:`EvalResult`."""
+def summarize(
+    episodes: list[tuple[int, bool, bool, float, dict[str, float]]],
+    clip_names: list[str],
+    wall_time_s: float = 0.0,
+    standing_s: float = 0.0,
+) -> EvalResult:
+    """Aggregate ``(clip_id, success, standing, length_s, metrics)`` episode records into an :class:`EvalResult`."""
     if not episodes:
         raise RuntimeError("evaluation finished no episode: increase the step budget or the number of envs")
 
     def agg(recs) -> dict[str, float]:
         k = len(recs)
         out = {"episodes": float(k), "success_rate": sum(r[1] for r in recs) / k}
-        out["mean_episode_length_s"] = sum(r[2] for r in recs) / k
+        out["standing_after_end"] = sum(r[2] for r in recs) / k
+        out["mean_episode_length_s"] = sum(r[3] for r in recs) / k
         for key in METRIC_KEYS:
-            out[key] = sum(r[3][key] for r in recs) / k
+            out[key] = sum(r[4][key] for r in recs) / k
         return out
 
     per_clip = {}
@@ -181,6 +214,8 @@ def summarize(episodes: list[tuple[int, bool, float, dict[str, float]]], clip_na
         ee_pos_error_m=total["ee_pos_error_m"],
         episodes=len(episodes),
         mean_episode_length_s=total["mean_episode_length_s"],
+        standing_after_end=total["standing_after_end"],
+        standing_s=standing_s,
         per_clip=per_clip,
         wall_time_s=wall_time_s,
     )

@@ -1,0 +1,37 @@
+"""Aggregation of evaluation episodes (no simulator needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from g1_mimic.rl.evaluation import METRIC_KEYS, summarize
+
+
+def _m(v: float) -> dict[str, float]:
+    return dict.fromkeys(METRIC_KEYS, v)
+
+
+def test_summary_per_clip_and_overall():
+    episodes = [
+        (0, True, True, 10.0, _m(0.02)),
+        (0, True, False, 8.0, _m(0.04)),
+        (1, False, False, 1.0, _m(0.30)),
+        (1, False, False, 3.0, _m(0.10)),
+    ]
+    res = summarize(episodes, ["wave", "squat"], standing_s=3.0)
+    assert res.episodes == 4
+    assert res.success_rate == pytest.approx(0.5)
+    assert res.standing_after_end == pytest.approx(0.25)
+    assert res.mpkpe_m == pytest.approx((0.02 + 0.04 + 0.30 + 0.10) / 4)
+    assert res.per_clip["wave"]["success_rate"] == 1.0 and res.per_clip["wave"]["standing_after_end"] == 0.5
+    assert res.per_clip["squat"]["mean_episode_length_s"] == pytest.approx(2.0)
+    d = res.to_dict()
+    for key in ("success_rate", "mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "episodes", "standing_after_end"):
+        assert key in d
+    table = res.table()
+    assert "wave" in table and "ALL" in table and "50.0%" in table
+
+
+def test_summary_without_episodes_is_an_error():
+    with pytest.raises(RuntimeError, match="no episode"):
+        summarize([], ["wave"])
