@@ -21,7 +21,7 @@ import numpy as np
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", default="Isaac-G1-Mimic-v0")
+    parser.add_argument("--task", default=None, help="task id (default: the one the checkpoint's run was trained on)")
     parser.add_argument("--checkpoint", required=True, help="model_<iter>.pt of a training run")
     parser.add_argument("--motion", default=None, help="motion file, folder or YAML list (default: the task's)")
     parser.add_argument("--num_envs", type=int, default=1)
@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     ckpt = Path(args.checkpoint)
     if not ckpt.is_file():
         raise SystemExit(f"[play] --checkpoint {ckpt}: no such file")
+    if args.task is None:
+        from g1_mimic.rl.checkpoint import recorded_task
+
+        args.task = recorded_task(ckpt) or "Isaac-G1-Mimic-v0"
     if args.motion:
         overrides.append(f"env.commands.motion.motion_file={Path(args.motion).resolve()}")
 

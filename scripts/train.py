@@ -85,16 +85,19 @@ def main(argv: list[str] | None = None) -> int:
     from g1_mimic.rl.checkpoint import install_atomic_runner_save, latest_checkpoint
 
     install_atomic_runner_save()
-    experiment = ours.experiment_name or "g1_mimic"
-    exp_dir = Path("logs") / "rsl_rl" / experiment
-    before = set(exp_dir.iterdir()) if exp_dir.exists() else set()
+    logs = Path("logs") / "rsl_rl"
+
+    def run_dirs() -> set[Path]:
+        return {p for p in logs.glob("*/*") if p.is_dir()} if logs.exists() else set()
+
+    before = run_dirs()
     print("[train] isaaclab train " + " ".join(il_argv), flush=True)
     status = run_train_cli(il_argv)
     if status not in (0, None):
         return int(status)
     if any(a in ("-h", "--help") for a in argv):
         return 0
-    new_runs = sorted(p for p in (set(exp_dir.iterdir()) - before if exp_dir.exists() else set()) if p.is_dir())
+    new_runs = sorted(run_dirs() - before, key=lambda p: p.name)
     if not new_runs:
         print("[train] no new run folder was created", file=sys.stderr)
         return 1

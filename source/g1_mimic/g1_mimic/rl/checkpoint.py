@@ -80,6 +80,14 @@ def recorded_overrides(checkpoint: str | os.PathLike) -> list[str]:
     return list(json.loads(path.read_text()).get("hydra_overrides", []))
 
 
+def recorded_task(checkpoint: str | os.PathLike) -> str | None:
+    """The task id recorded by ``scripts/train.py`` for the run holding ``checkpoint`` (or None)."""
+    path = Path(checkpoint).resolve().parent / RUN_RECORD
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text()).get("task")
+
+
 def merge_overrides(recorded: list[str], given: list[str]) -> list[str]:
     """Hydra ``key=value`` overrides: the recorded ones, replaced key by key by the given ones."""
     merged: dict[str, str] = {}

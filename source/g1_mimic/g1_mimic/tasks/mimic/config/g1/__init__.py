@@ -25,3 +25,14 @@ gym.register(
         "default_agent": "rsl_rl",
     },
 )
+
+gym.register(
+    id="Isaac-G1-Mimic-CPU-Learn-v0",
+    entry_point="g1_mimic.tasks.mimic.env:MimicRLEnv",
+    disable_env_checker=True,
+    kwargs={
+        "env_cfg_entry_point": f"{__name__}.env_cfg:G1MimicCPULearnEnvCfg",
+        "rsl_rl_cfg_entry_point": f"{agents.__name__}.rsl_rl_ppo_cfg:G1MimicCPULearnPPORunnerCfg",
+        "default_agent": "rsl_rl",
+    },
+)

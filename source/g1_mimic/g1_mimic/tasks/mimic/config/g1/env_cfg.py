@@ -79,3 +79,32 @@ class G1MimicPlayEnvCfg(G1MimicEnvCfg):
     def __post_init__(self):
         super().__post_init__()
         self.play_mode()
+
+
+@configclass
+class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
+    """``Isaac-G1-Mimic-CPU-Learn-v0``: the task sized for learning on a 2-core CPU in under an hour.
+
+    Changes from the default (each measured against it, see ``docs/performance.md``):
+    PD targets as offsets from the reference (``ReferenceJointPositionAction``); no pushes and no
+    startup randomisation; reference-state init without velocity/joint noise and with small pose
+    noise; penalties (action rate, joint limits, undesired contacts) at a tenth of their weight.
+    """
+
+    def __post_init__(self):
+        super().__post_init__()
+        from ...mimic_env_cfg import ReferenceActionsCfg
+
+        self.actions = ReferenceActionsCfg()
+        self.actions.joint_pos.scale = dict(G1_ACTION_SCALE)
+        self.events.push_robot = None
+        self.events.physics_material = None
+        self.events.add_joint_default_pos = None
+        self.events.base_com = None
+        cmd = self.commands.motion
+        cmd.pose_range = {"x": (-0.02, 0.02), "y": (-0.02, 0.02), "yaw": (-0.05, 0.05)}
+        cmd.velocity_range = {}
+        cmd.joint_position_range = (0.0, 0.0)
+        self.rewards.action_rate_l2.weight *= 0.1
+        self.rewards.joint_limit.weight *= 0.1
+        self.rewards.undesired_contacts.weight *= 0.1

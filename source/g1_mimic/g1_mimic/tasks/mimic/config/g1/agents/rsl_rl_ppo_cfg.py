@@ -57,3 +57,15 @@ class G1MimicPPORunnerCfg(RslRlOnPolicyRunnerCfg):
         self.policy.init_noise_std = 0.5
         self.algorithm.num_learning_epochs = 4
         self.algorithm.num_mini_batches = 2
+
+
+@configclass
+class G1MimicCPULearnPPORunnerCfg(G1MimicPPORunnerCfg):
+    """PPO for ``Isaac-G1-Mimic-CPU-Learn-v0``: the CPU defaults with low exploration noise (std 0.3)."""
+
+    experiment_name = "g1_mimic_cpu_learn"
+
+    def apply_cpu_defaults(self) -> None:
+        super().apply_cpu_defaults()
+        self.policy.init_noise_std = 0.3
+        self.save_interval = 25
