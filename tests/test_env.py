@@ -186,6 +186,20 @@ def test_steps_with_random_actions_are_finite_and_log_metrics(env):
         assert (metrics[key] >= 0).all()
 
 
+def test_metrics_are_episode_means_of_the_tracking_errors(env):
+    cmd = _place_on_reference(env)
+    torch.manual_seed(1)
+    errs = []
+    for _ in range(5):
+        env.step(0.5 * torch.randn(4, 29))
+        rel_pos, _ = cmd.relative_body_pose_w()
+        errs.append(torch.norm(rel_pos - cmd.robot_body_pos_w, dim=-1).mean(-1))
+    assert (env.episode_length_buf == 5).all(), "no env may reset in these 5 steps"
+    expected = torch.stack(errs).mean(0)
+    assert torch.allclose(cmd.metrics["error_body_pos"], expected, rtol=1e-4, atol=1e-6)
+    assert (expected > 0).all()
+
+
 def test_reference_time_advances_with_the_episode(env):
     cmd = _place_on_reference(env)
     t0 = cmd.time_s.clone()

@@ -200,17 +200,28 @@ class MotionCommand(CommandTerm):
         return extras
 
     def _update_metrics(self):
+        """Per-step tracking errors, kept as each env's running mean over its current episode.
+
+        The base class logs the mean over the envs that reset, so ``Metrics/motion/error_*`` are
+        episode-averaged errors (not the error of the terminal, often failing, state).
+        """
         ref = self.ref
         nb = len(self.body_names)
-        self.metrics["error_anchor_pos"][:] = torch.norm(self.anchor_pos_w - self.robot_anchor_pos_w, dim=-1)
-        self.metrics["error_anchor_rot"][:] = math_utils.quat_error_magnitude(self.anchor_quat_w, self.robot_anchor_quat_w)
         rel_pos, rel_quat = self.relative_body_pose_w()
-        self.metrics["error_body_pos"][:] = torch.norm(rel_pos - self.robot_body_pos_w, dim=-1).mean(-1)
-        self.metrics["error_body_rot"][:] = math_utils.quat_error_magnitude(rel_quat, self.robot_body_quat_w).mean(-1)
-        self.metrics["error_body_lin_vel"][:] = torch.norm(ref.body_lin_vel_w[:, :nb] - self.robot_body_lin_vel_w, dim=-1).mean(-1)
-        self.metrics["error_body_ang_vel"][:] = torch.norm(ref.body_ang_vel_w[:, :nb] - self.robot_body_ang_vel_w, dim=-1).mean(-1)
-        self.metrics["error_joint_pos"][:] = torch.norm(ref.joint_pos - self.robot.data.joint_pos.torch, dim=-1)
-        self.metrics["error_joint_vel"][:] = torch.norm(ref.joint_vel - self.robot.data.joint_vel.torch, dim=-1)
+        errors = {
+            "error_anchor_pos": torch.norm(self.anchor_pos_w - self.robot_anchor_pos_w, dim=-1),
+            "error_anchor_rot": math_utils.quat_error_magnitude(self.anchor_quat_w, self.robot_anchor_quat_w),
+            "error_body_pos": torch.norm(rel_pos - self.robot_body_pos_w, dim=-1).mean(-1),
+            "error_body_rot": math_utils.quat_error_magnitude(rel_quat, self.robot_body_quat_w).mean(-1),
+            "error_body_lin_vel": torch.norm(ref.body_lin_vel_w[:, :nb] - self.robot_body_lin_vel_w, dim=-1).mean(-1),
+            "error_body_ang_vel": torch.norm(ref.body_ang_vel_w[:, :nb] - self.robot_body_ang_vel_w, dim=-1).mean(-1),
+            "error_joint_pos": torch.norm(ref.joint_pos - self.robot.data.joint_pos.torch, dim=-1),
+            "error_joint_vel": torch.norm(ref.joint_vel - self.robot.data.joint_vel.torch, dim=-1),
+        }
+        inv_n = 1.0 / self._env.episode_length_buf.clamp(min=1).to(torch.float32)
+        for key, err in errors.items():
+            metric = self.metrics[key]
+            metric += (err - metric) * inv_n
 
     def _resample_command(self, env_ids: Sequence[int] | slice):
         env_ids = self._env_ids_all[env_ids] if isinstance(env_ids, slice) else torch.as_tensor(env_ids, device=self.device).long()

@@ -1,0 +1,84 @@
+"""Plot a training run's learning curve (episode length, reward, tracking errors per iteration) to PNG.
+
+    python scripts/plot_learning_curve.py logs/rsl_rl/<experiment>/<run> [--out docs/media/curve.png] [--json curve.json]
+
+Reads the run's TensorBoard events (written by rsl_rl through Isaac Lab): ``Train/mean_episode_length``
+(steps of 0.02 s), ``Train/mean_reward``, and the motion command's per-episode metrics
+``Metrics/motion/error_body_pos`` (m), ``error_anchor_pos`` (m), ``error_joint_pos`` (rad).
+``--json`` also writes the series (x = iteration, plus wall-clock seconds since the first point).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+SERIES = {
+    "Train/mean_episode_length": "mean episode length [steps]",
+    "Train/mean_reward": "mean episode reward",
+    "Metrics/motion/error_body_pos": "body position error [m]",
+    "Metrics/motion/error_anchor_pos": "anchor position error [m]",
+    "Metrics/motion/error_joint_pos": "joint position error [rad]",
+}
+
+
+def read_series(run_dir: Path) -> dict[str, list[tuple[int, float, float]]]:
+    """``tag -> [(iteration, value, wall_time_s)]`` from the run's event files."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    files = sorted(run_dir.glob("events.out.tfevents.*"))
+    if not files:
+        raise SystemExit(f"[plot] no TensorBoard event file in {run_dir}")
+    out: dict[str, list[tuple[int, float, float]]] = {}
+    for f in files:
+        acc = EventAccumulator(str(f), size_guidance={"scalars": 0})
+        acc.Reload()
+        for tag in SERIES:
+            if tag in acc.Tags().get("scalars", []):
+                out.setdefault(tag, []).extend((e.step, e.value, e.wall_time) for e in acc.Scalars(tag))
+    t0 = min((pts[0][2] for pts in out.values() if pts), default=0.0)
+    return {k: [(s, v, w - t0) for s, v, w in sorted(pts)] for k, pts in out.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--out", type=Path, default=None, help="PNG path (default: <run>/learning_curve.png)")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--title", default=None)
+    args = parser.parse_args(argv)
+    series = read_series(args.run_dir)
+    if not series:
+        raise SystemExit(f"[plot] none of {list(SERIES)} logged in {args.run_dir}")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tags = [t for t in SERIES if t in series]
+    fig, axes = plt.subplots(len(tags), 1, figsize=(7, 2.1 * len(tags)), sharex=True)
+    axes = [axes] if len(tags) == 1 else list(axes)
+    for ax, tag in zip(axes, tags, strict=True):
+        xs = [p[0] for p in series[tag]]
+        ys = [p[1] for p in series[tag]]
+        ax.plot(xs, ys, lw=1.2)
+        ax.set_ylabel(SERIES[tag], fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("PPO iteration")
+    last = max(p[2] for pts in series.values() for p in pts)
+    fig.suptitle(args.title or f"{args.run_dir.name} ({last / 60:.0f} min wall clock)", fontsize=10)
+    fig.tight_layout()
+    out = args.out or args.run_dir / "learning_curve.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    print(f"[plot] wrote {out}")
+    if args.json:
+        args.json.write_text(json.dumps({k: [{"iteration": s, "value": v, "wall_s": w} for s, v, w in pts] for k, pts in series.items()}, indent=1))
+        print(f"[plot] wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
