@@ -19,6 +19,7 @@ from isaaclab.managers import ObservationTermCfg as ObsTerm
 from isaaclab.managers import RewardTermCfg as RewTerm
 from isaaclab.managers import SceneEntityCfg
 from isaaclab.managers import TerminationTermCfg as DoneTerm
+from isaaclab.physics import PhysxAutoCfg
 from isaaclab.scene import InteractiveSceneCfg
 from isaaclab.sensors import ContactSensorCfg
 from isaaclab.sim import SimulationCfg
@@ -26,6 +27,7 @@ from isaaclab.terrains import TerrainImporterCfg
 from isaaclab.utils import configclass
 from isaaclab.utils.noise import UniformNoiseCfg as Unoise
 from isaaclab_newton.physics import MJWarpSolverCfg, NewtonCfg
+from isaaclab_ov.physics import OvPhysxCfg
 from isaaclab_physx.physics import PhysxCfg
 from isaaclab_tasks.utils import PresetCfg
 
@@ -45,7 +47,9 @@ VELOCITY_RANGE = {
 
 @configclass
 class MimicPhysicsCfg(PresetCfg):
-    """Physics presets (select with ``presets=<name>``): Newton MuJoCo-Warp by default, PhysX via Isaac Sim.
+    """Physics presets (select with ``presets=<name>``): Newton MuJoCo-Warp by default; ``physx`` picks
+    PhysX through Isaac Sim when Kit runs (``isaacsim_physx``) or Omniverse PhysX otherwise
+    (``ovphysx``), as Isaac Lab 3.0's own tasks do.
 
     Newton contact buffers are sized for one G1 on flat ground: 14 foot capsules plus a few body
     contacts per world (``nconmax`` 64, ``njmax`` 400); smaller buffers drop contacts and the robot
@@ -65,7 +69,8 @@ class MimicPhysicsCfg(PresetCfg):
         debug_mode=False,
     )
     isaacsim_physx = PhysxCfg(gpu_max_rigid_patch_count=10 * 2**15)
-    physx = isaacsim_physx
+    ovphysx = OvPhysxCfg(gpu_max_rigid_patch_count=10 * 2**15)
+    physx = PhysxAutoCfg(isaacsim_physx=isaacsim_physx, ovphysx=ovphysx)
     default = newton_mjwarp
 
 

@@ -6,7 +6,7 @@ the same instant (after a reset, after every step, at start-up). The reference i
 once per env step, when the first term asks for it.
 
 Frames: ``*_w`` are world frame (motion file frame shifted by the env origin); the anchor body is
-BeyondMimic's ``torso_link``. ``body_pos_relative_w`` / ``body_quat_relative_w`` are the reference
+BeyondMimic's ``torso_link``. :meth:`MotionCommand.relative_body_pose_w` gives the reference
 bodies re-anchored to the robot: the reference is translated so its anchor sits at the robot
 anchor's xy (reference height kept) and rotated by the yaw difference between the anchors.
 Quaternions are xyzw (Isaac Lab 3.0).

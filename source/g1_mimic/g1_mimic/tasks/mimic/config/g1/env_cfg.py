@@ -68,7 +68,9 @@ class G1MimicEnvCfg(MimicEnvCfg):
         """CPU device, no CUDA graphs, and a scene sized for a 2-core machine."""
         announce_cpu_once()
         self.sim.device = "cpu"
-        self.sim.physics.newton_mjwarp.use_cuda_graph = False
+        for physics in _alternatives(self.sim.physics):
+            if hasattr(physics, "use_cuda_graph"):
+                physics.use_cuda_graph = False
         self.scene.num_envs = 64
 
 
