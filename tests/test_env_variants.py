@@ -51,3 +51,24 @@ def test_recorded_overrides_are_merged_key_by_key():
     recorded = ["presets=ref_actions", "env.commands.motion.motion_file=/a.npz"]
     given = ["env.commands.motion.motion_file=/b.npz", "env.scene.num_envs=2"]
     assert merge_overrides(recorded, given) == ["presets=ref_actions", "env.commands.motion.motion_file=/b.npz", "env.scene.num_envs=2"]
+
+
+def test_total_reward_clipped_at_zero_only_when_asked():
+    torch.manual_seed(0)
+    mins = {}
+    for clip in (False, True):
+        def edit(cfg, clip=clip):
+            cfg.clip_reward_at_zero = clip
+
+        e = make_env(num_envs=4, play=True, edit=edit)
+        try:
+            e.reset()
+            lowest = float("inf")
+            for _ in range(6):
+                _, rew, *_ = e.step(8.0 * torch.randn(4, 29))  # violent actions: action-rate penalty dominates
+                lowest = min(lowest, float(rew.min()))
+            mins[clip] = lowest
+        finally:
+            e.close()
+    assert mins[False] < 0.0
+    assert mins[True] >= 0.0

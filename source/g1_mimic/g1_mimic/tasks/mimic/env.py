@@ -7,13 +7,24 @@ from isaaclab.envs import ManagerBasedRLEnv
 
 
 class MimicRLEnv(ManagerBasedRLEnv):
-    """``ManagerBasedRLEnv`` that keeps one diverged env from poisoning the batch.
+    """``ManagerBasedRLEnv`` that keeps one diverged env from poisoning the batch, and can clip the
+    total reward at zero (``cfg.clip_reward_at_zero``, legged_gym's ``only_positive_rewards``).
 
     An env whose physics state turns non-finite is terminated by the ``nonfinite_state`` term and
     reset in the same step. Its last reward, episode reward sums and tracking metrics are NaN; they
     are replaced by 0 before the managers log them or the learner sees them, and the number of such
     envs is logged as ``Episode_Termination/nonfinite_rewards_zeroed``.
     """
+
+    def load_managers(self):
+        super().load_managers()
+        if getattr(self.cfg, "clip_reward_at_zero", False):
+            compute = self.reward_manager.compute
+
+            def clipped(dt: float) -> torch.Tensor:
+                return compute(dt).clamp_(min=0.0)
+
+            self.reward_manager.compute = clipped
 
     def _reset_idx(self, env_ids: torch.Tensor | slice):
         reward_buf = getattr(self, "reward_buf", None)  # absent during the first reset, before any step

@@ -246,6 +246,29 @@ class RewardsCfg:
 
 
 @configclass
+class DeepMimicRewardsCfg:
+    """DeepMimic / MimicKit reward set (``presets=deepmimic``): weights sum to 1, each term 1 on the reference."""
+
+    pose = RewTerm(func=mdp.deepmimic_pose_reward, weight=0.5, params={"command_name": "motion", "scale": 0.25})
+    joint_vel = RewTerm(func=mdp.deepmimic_joint_velocity_reward, weight=0.1, params={"command_name": "motion", "scale": 0.01})
+    root_pose = RewTerm(func=mdp.deepmimic_root_pose_reward, weight=0.15, params={"command_name": "motion", "scale": 5.0})
+    root_vel = RewTerm(func=mdp.deepmimic_root_velocity_reward, weight=0.1, params={"command_name": "motion", "scale": 1.0})
+    key_body_pos = RewTerm(
+        func=mdp.deepmimic_key_body_position_reward,
+        weight=0.15,
+        params={"command_name": "motion", "scale": 10.0, "body_names": MISSING},
+    )
+
+
+@configclass
+class RewardsPresetCfg(PresetCfg):
+    """Reward set: ``default`` (BeyondMimic) or ``deepmimic`` (DeepMimic / MimicKit)."""
+
+    default = RewardsCfg()
+    deepmimic = DeepMimicRewardsCfg()
+
+
+@configclass
 class TerminationsCfg:
     time_out = DoneTerm(func=mdp.time_out, time_out=True)
     motion_finished = DoneTerm(func=mdp.motion_finished, params={"command_name": "motion"}, time_out=True)
@@ -258,6 +281,24 @@ class TerminationsCfg:
 
 
 @configclass
+class DeepMimicTerminationsCfg:
+    """MimicKit's terminations (``presets=deepmimic``): a tracked body more than 1 m off, clip end, time-out."""
+
+    time_out = DoneTerm(func=mdp.time_out, time_out=True)
+    motion_finished = DoneTerm(func=mdp.motion_finished, params={"command_name": "motion"}, time_out=True)
+    pose_error = DoneTerm(func=mdp.deepmimic_pose_error_too_large, params={"command_name": "motion", "threshold": 1.0})
+    nonfinite_state = DoneTerm(func=mdp.nonfinite_state)
+
+
+@configclass
+class TerminationsPresetCfg(PresetCfg):
+    """Terminations: ``default`` (BeyondMimic's four) or ``deepmimic`` (pose error > 1 m)."""
+
+    default = TerminationsCfg()
+    deepmimic = DeepMimicTerminationsCfg()
+
+
+@configclass
 class MimicEnvCfg(ManagerBasedRLEnvCfg):
     """Motion-tracking environment; a robot cfg fills the MISSING robot-specific fields."""
 
@@ -266,9 +307,12 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
     observations: ObservationsCfg = ObservationsCfg()
     actions: ActionsCfg = ActionsPresetCfg()
     commands: CommandsCfg = CommandsCfg()
-    rewards: RewardsCfg = RewardsCfg()
-    terminations: TerminationsCfg = TerminationsCfg()
+    rewards: RewardsCfg = RewardsPresetCfg()
+    terminations: TerminationsCfg = TerminationsPresetCfg()
     events: EventCfg = EventCfg()
+
+    clip_reward_at_zero: bool = False
+    """Clip each step's total reward at zero (legged_gym's ``only_positive_rewards``)."""
 
     def __post_init__(self):
         self.decimation = 4

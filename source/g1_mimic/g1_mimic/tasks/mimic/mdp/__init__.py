@@ -7,4 +7,5 @@ from .commands import MotionCommand, MotionCommandCfg  # noqa: F401
 from .events import *  # noqa: F401, F403
 from .observations import *  # noqa: F401, F403
 from .rewards import *  # noqa: F401, F403
+from .rewards_deepmimic import *  # noqa: F401, F403
 from .terminations import *  # noqa: F401, F403

@@ -16,6 +16,9 @@ from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, TRACK
 from ...mimic_env_cfg import MimicEnvCfg
 
 logger = logging.getLogger(__name__)
+
+#: DeepMimic/MimicKit key bodies on the G1: ankles, torso (carries the head), wrists.
+DEEPMIMIC_KEY_BODIES = ("left_ankle_roll_link", "right_ankle_roll_link", "torso_link", "left_wrist_yaw_link", "right_wrist_yaw_link")
 _CPU_NOTICE_SHOWN = False
 
 
@@ -57,10 +60,16 @@ class G1MimicEnvCfg(MimicEnvCfg):
         cmd.anchor_body_name = ANCHOR_BODY
         cmd.body_names = list(TRACKED_BODIES)
         self.events.base_com.params["asset_cfg"].body_names = [ANCHOR_BODY]
-        self.rewards.undesired_contacts.params["sensor_cfg"].body_names = [
-            r"^(?!left_ankle_roll_link$)(?!right_ankle_roll_link$)(?!left_wrist_yaw_link$)(?!right_wrist_yaw_link$).+$"
-        ]
-        self.terminations.ee_body_pos.params["body_names"] = list(END_EFFECTOR_BODIES)
+        for rewards in _alternatives(self.rewards):
+            if hasattr(rewards, "undesired_contacts"):
+                rewards.undesired_contacts.params["sensor_cfg"].body_names = [
+                    r"^(?!left_ankle_roll_link$)(?!right_ankle_roll_link$)(?!left_wrist_yaw_link$)(?!right_wrist_yaw_link$).+$"
+                ]
+            if hasattr(rewards, "key_body_pos"):
+                rewards.key_body_pos.params["body_names"] = list(DEEPMIMIC_KEY_BODIES)
+        for terminations in _alternatives(self.terminations):
+            if hasattr(terminations, "ee_body_pos"):
+                terminations.ee_body_pos.params["body_names"] = list(END_EFFECTOR_BODIES)
         if not cuda_available():
             self.apply_cpu_defaults()
 
@@ -107,6 +116,7 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
         cmd.pose_range = {"x": (-0.02, 0.02), "y": (-0.02, 0.02), "yaw": (-0.05, 0.05)}
         cmd.velocity_range = {}
         cmd.joint_position_range = (0.0, 0.0)
-        self.rewards.action_rate_l2.weight *= 0.1
-        self.rewards.joint_limit.weight *= 0.1
-        self.rewards.undesired_contacts.weight *= 0.1
+        for rewards in _alternatives(self.rewards):
+            for name in ("action_rate_l2", "joint_limit", "undesired_contacts"):
+                if hasattr(rewards, name):
+                    getattr(rewards, name).weight *= 0.1
