@@ -116,7 +116,7 @@ class CommandsCfg:
 class ActionsCfg:
     """PD targets as offsets from the default standing pose (BeyondMimic)."""
 
-    joint_pos = mdp.JointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5, use_default_offset=True)
+    joint_pos = mdp.RealisticJointPositionActionCfg(asset_name="robot", joint_names=[".*"], scale=0.5, use_default_offset=True)
 
 
 @configclass

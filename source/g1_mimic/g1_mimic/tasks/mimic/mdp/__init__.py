@@ -2,7 +2,12 @@
 
 from isaaclab.envs.mdp import *  # noqa: F401, F403
 
-from .actions import ReferenceJointPositionAction, ReferenceJointPositionActionCfg  # noqa: F401
+from .actions import (  # noqa: F401
+    RealisticJointPositionAction,
+    RealisticJointPositionActionCfg,
+    ReferenceJointPositionAction,
+    ReferenceJointPositionActionCfg,
+)
 from .commands import MotionCommand, MotionCommandCfg  # noqa: F401
 from .events import *  # noqa: F401, F403
 from .observations import *  # noqa: F401, F403
