@@ -9,6 +9,9 @@ Thin wrapper around ``python -m isaaclab train --rl_library rsl_rl``: every Isaa
 ``presets=...``) is passed through. Added here:
 
 - ``--motion PATH``: a canonical motion ``.npz``, a folder of them, or a YAML list with weights;
+- ``--variant NAME`` (repeatable): a task variant from ``config/variants.yaml`` (``deepmimic``,
+  ``mimickit``, ``future_obs``, ``history``, ``no_state_estimation``, ``actuation``,
+  ``success_sampling``, ``ref_actions``; see ``docs/variants.md``);
 - ``--resume``: continue the newest run of the experiment (same as ``--checkpoint latest``);
 - ``--headless``: accepted for habit (Isaac Lab 3.0 is headless unless ``--viz`` is given);
 - ``--no_export``: skip the ONNX/TorchScript export after training.
@@ -31,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--motion", default=None)
+    parser.add_argument("--variant", action="append", default=[])
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--headless", action="store_true")
     parser.add_argument("--no_export", action="store_true")
@@ -47,6 +51,20 @@ def build_argv(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     out = ["--rl_library", "rsl_rl", "--task", ours.task, *rest]
     if ours.experiment_name:
         out += ["--experiment_name", ours.experiment_name]
+    if ours.variant:
+        from g1_mimic.rl.variants import variant_overrides
+
+        try:
+            extra = variant_overrides(ours.variant)
+        except KeyError as exc:
+            raise SystemExit(f"[train] {exc.args[0]}") from None
+        given = [a for a in rest if a.startswith("presets=")]
+        if given and any(e.startswith("presets=") for e in extra):
+            # one presets= list: the variants' then the user's
+            merged = extra[0].split("=", 1)[1].split(",") + [p for g in given for p in g.split("=", 1)[1].split(",")]
+            out = [a for a in out if not a.startswith("presets=")]
+            extra = [f"presets={','.join(dict.fromkeys(merged))}", *extra[1:]]
+        out += extra
     if ours.motion:
         path = Path(ours.motion).expanduser().resolve()
         if not path.exists():

@@ -181,6 +181,31 @@ class ObservationsCfg:
 
 
 @configclass
+class FutureObservationsCfg(ObservationsCfg):
+    """MimicKit-style observations (``presets=future_obs``): the default groups plus the reference at the
+    next 1, 2 and 3 control steps (joint positions, anchor pose in the robot anchor frame)."""
+
+    @configclass
+    class FuturePolicyCfg(ObservationsCfg.PolicyCfg):
+        future_reference = ObsTerm(func=mdp.future_reference, params={"command_name": "motion", "offsets": (1, 2, 3)})
+
+    @configclass
+    class FutureCriticCfg(ObservationsCfg.CriticCfg):
+        future_reference = ObsTerm(func=mdp.future_reference, params={"command_name": "motion", "offsets": (1, 2, 3)})
+
+    policy: FuturePolicyCfg = FuturePolicyCfg()
+    critic: FutureCriticCfg = FutureCriticCfg()
+
+
+@configclass
+class ObservationsPresetCfg(PresetCfg):
+    """Observation layout: ``default`` (BeyondMimic) or ``future_obs`` (plus MimicKit's future reference frames)."""
+
+    default = ObservationsCfg()
+    future_obs = FutureObservationsCfg()
+
+
+@configclass
 class EventCfg:
     # startup
     physics_material = EventTerm(
@@ -304,7 +329,7 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
 
     sim: SimulationCfg = SimulationCfg(physics=MimicPhysicsCfg())
     scene: MimicSceneCfg = MimicSceneCfg(num_envs=4096, env_spacing=2.5)
-    observations: ObservationsCfg = ObservationsCfg()
+    observations: ObservationsCfg = ObservationsPresetCfg()
     actions: ActionsCfg = ActionsPresetCfg()
     commands: CommandsCfg = CommandsCfg()
     rewards: RewardsCfg = RewardsPresetCfg()
@@ -328,6 +353,18 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
     def play_mode(self):
         """Few envs, no randomisation, pushes or observation noise; every episode starts at frame 0."""
         super().play_mode()
+        # the base class reaches groups of a plain observations cfg only: also those of each preset alternative
+        observations = self.observations
+        alternatives = (
+            [getattr(observations, n) for n in observations.__dataclass_fields__]
+            if isinstance(observations, PresetCfg)
+            else [observations]
+        )
+        for obs_cfg in alternatives:
+            for group_name in getattr(obs_cfg, "__dataclass_fields__", {}):
+                group = getattr(obs_cfg, group_name)
+                if hasattr(group, "enable_corruption"):
+                    group.enable_corruption = False
         self.scene.num_envs = min(self.scene.num_envs, 16)
         self.events.push_robot = None
         self.events.physics_material = None

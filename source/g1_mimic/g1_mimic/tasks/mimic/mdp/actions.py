@@ -94,7 +94,10 @@ class RealisticJointPositionAction(JointPositionAction):
         super().reset(env_ids)
         if not self._shaping:
             return
-        ids = self._env_index if env_ids is None else torch.as_tensor(env_ids, device=self.device).long()
+        if env_ids is None or isinstance(env_ids, slice):
+            ids = self._env_index if env_ids is None else self._env_index[env_ids]
+        else:
+            ids = torch.as_tensor(env_ids, device=self.device).long()
         self._filtered[ids] = 0.0
         self._queue[:, ids] = 0.0
         lo, hi = self.cfg.delay_range

@@ -65,3 +65,22 @@ def robot_body_ori_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
         cmd.robot_body_quat_w,
     )
     return _rot6d(quat).reshape(env.num_envs, -1)
+
+
+def future_reference(env: ManagerBasedEnv, command_name: str, offsets: tuple[int, ...] = (1, 2, 3)) -> torch.Tensor:
+    """Reference at future control steps (MimicKit's target frames), ``[N, 38 * len(offsets)]`` for the G1.
+
+    For each offset ``k`` (control steps of ``step_dt``): the reference joint positions at
+    ``t + k * step_dt`` (rad, robot joint order), and the reference anchor position (m) and 6-D
+    orientation at that time, both in the current robot anchor frame.
+    """
+    cmd = _cmd(env, command_name)
+    origins = env.scene.env_origins
+    parts = []
+    for k in offsets:
+        state = cmd.library.get_state(cmd.clip_ids, cmd.time_s + k * env.step_dt)
+        anchor_pos = state.body_pos_w[:, cmd.anchor_index] + origins
+        anchor_quat = state.body_quat_w[:, cmd.anchor_index]
+        pos, quat = math_utils.subtract_frame_transforms(cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, anchor_pos, anchor_quat)
+        parts += [state.joint_pos, pos, _rot6d(quat)]
+    return torch.cat(parts, dim=-1)
