@@ -36,7 +36,7 @@ def test_deepmimic_terms_are_active_with_mimickit_weights(env):
     assert sorted(mgr.active_terms) == sorted(WEIGHTS)
     for name, w in WEIGHTS.items():
         assert mgr.get_term_cfg(name).weight == pytest.approx(w)
-    assert sorted(env.termination_manager.active_terms) == ["motion_finished", "nonfinite_state", "pose_error", "time_out"]
+    assert sorted(env.termination_manager.active_terms) == ["illegal_contact", "motion_finished", "nonfinite_state", "pose_error", "time_out"]
 
 
 def test_deepmimic_reward_is_one_on_the_reference(env):
@@ -85,3 +85,14 @@ def test_deepmimic_pose_termination_threshold(env):
         pose[:, 0] += dx
         robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=torch.arange(4))
         assert bool(mdp.deepmimic_pose_error_too_large(env, "motion", 1.0).all()) is fired
+
+
+def test_deepmimic_illegal_contact_termination(env):
+    env.reset()
+    robot = env.command_manager.get_term("motion").robot
+    pose = torch.cat([robot.data.root_pos_w.torch, robot.data.root_quat_w.torch], dim=-1).clone()
+    pose[:2, 2] = 0.05  # envs 0 and 1: pelvis pushed into the floor; envs 2 and 3 standing
+    robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=torch.arange(4))
+    env.step(torch.zeros(4, 29))
+    fired = env.termination_manager.get_term("illegal_contact")
+    assert fired[:2].all() and not fired[2:].any(), fired

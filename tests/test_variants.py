@@ -44,5 +44,6 @@ def test_variant_builds_and_steps(variants, policy_dim):
             assert type(term).__name__ == "ReferenceJointPositionAction"
             assert ((term.delay_steps >= 0) & (term.delay_steps <= 2)).all()
             assert env.command_manager.get_term("motion").library.clip_weighting == "success_rate"
+            assert "actuator_gains" in env.event_manager.active_terms["startup"]
     finally:
         env.close()

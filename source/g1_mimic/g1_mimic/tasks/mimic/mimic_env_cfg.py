@@ -242,6 +242,32 @@ class EventCfg:
 
 
 @configclass
+class ActuationEventCfg(EventCfg):
+    """The default events plus randomised PD gains / motor strength (``presets=gain_randomization``):
+    stiffness and damping of every joint scaled by U(0.9, 1.1) per env at start-up (HumanoidVerse)."""
+
+    actuator_gains = EventTerm(
+        func=mdp.randomize_actuator_gains,
+        mode="startup",
+        params={
+            "asset_cfg": SceneEntityCfg("robot", joint_names=[".*"]),
+            "stiffness_distribution_params": (0.9, 1.1),
+            "damping_distribution_params": (0.9, 1.1),
+            "operation": "scale",
+            "distribution": "uniform",
+        },
+    )
+
+
+@configclass
+class EventsPresetCfg(PresetCfg):
+    """Events: ``default`` (BeyondMimic's) or ``gain_randomization`` (plus randomised PD gains)."""
+
+    default = EventCfg()
+    gain_randomization = ActuationEventCfg()
+
+
+@configclass
 class RewardsCfg:
     motion_global_anchor_pos = RewTerm(
         func=mdp.motion_global_anchor_position_error_exp, weight=0.5, params={"command_name": "motion", "std": 0.3}
@@ -307,11 +333,17 @@ class TerminationsCfg:
 
 @configclass
 class DeepMimicTerminationsCfg:
-    """MimicKit's terminations (``presets=deepmimic``): a tracked body more than 1 m off, clip end, time-out."""
+    """MimicKit's terminations (``presets=deepmimic``): a tracked body more than 1 m off, contact of a body
+    other than the allowed ones, clip end, time-out."""
 
     time_out = DoneTerm(func=mdp.time_out, time_out=True)
     motion_finished = DoneTerm(func=mdp.motion_finished, params={"command_name": "motion"}, time_out=True)
     pose_error = DoneTerm(func=mdp.deepmimic_pose_error_too_large, params={"command_name": "motion", "threshold": 1.0})
+    illegal_contact = DoneTerm(
+        func=mdp.illegal_contact,
+        params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0},
+    )
+    """MimicKit allows contacts of the feet and knees only (hands too if added to the allowed bodies)."""
     nonfinite_state = DoneTerm(func=mdp.nonfinite_state)
 
 
@@ -334,7 +366,7 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
     commands: CommandsCfg = CommandsCfg()
     rewards: RewardsCfg = RewardsPresetCfg()
     terminations: TerminationsCfg = TerminationsPresetCfg()
-    events: EventCfg = EventCfg()
+    events: EventCfg = EventsPresetCfg()
 
     clip_reward_at_zero: bool = False
     """Clip each step's total reward at zero (legged_gym's ``only_positive_rewards``)."""
@@ -366,10 +398,14 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
                 if hasattr(group, "enable_corruption"):
                     group.enable_corruption = False
         self.scene.num_envs = min(self.scene.num_envs, 16)
-        self.events.push_robot = None
-        self.events.physics_material = None
-        self.events.add_joint_default_pos = None
-        self.events.base_com = None
+        events = self.events
+        for ev in [getattr(events, n) for n in events.__dataclass_fields__] if isinstance(events, PresetCfg) else [events]:
+            ev.push_robot = None
+            ev.physics_material = None
+            ev.add_joint_default_pos = None
+            ev.base_com = None
+            if hasattr(ev, "actuator_gains"):
+                ev.actuator_gains = None
         cmd = self.commands.motion
         cmd.pose_range = {}
         cmd.velocity_range = {}

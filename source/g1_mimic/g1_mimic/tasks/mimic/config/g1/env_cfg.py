@@ -59,7 +59,8 @@ class G1MimicEnvCfg(MimicEnvCfg):
         cmd.motion_file = str(bundled_motion(DEFAULT_CLIP))
         cmd.anchor_body_name = ANCHOR_BODY
         cmd.body_names = list(TRACKED_BODIES)
-        self.events.base_com.params["asset_cfg"].body_names = [ANCHOR_BODY]
+        for events in _alternatives(self.events):
+            events.base_com.params["asset_cfg"].body_names = [ANCHOR_BODY]
         for rewards in _alternatives(self.rewards):
             if hasattr(rewards, "undesired_contacts"):
                 rewards.undesired_contacts.params["sensor_cfg"].body_names = [
@@ -70,6 +71,11 @@ class G1MimicEnvCfg(MimicEnvCfg):
         for terminations in _alternatives(self.terminations):
             if hasattr(terminations, "ee_body_pos"):
                 terminations.ee_body_pos.params["body_names"] = list(END_EFFECTOR_BODIES)
+            if hasattr(terminations, "illegal_contact"):
+                # MimicKit's allowed contact bodies on the G1: knees and the ankle (foot) links
+                terminations.illegal_contact.params["sensor_cfg"].body_names = [
+                    r"^(?!left_knee_link$)(?!right_knee_link$)(?!left_ankle_.*_link$)(?!right_ankle_.*_link$).+$"
+                ]
         if not cuda_available():
             self.apply_cpu_defaults()
 
@@ -108,10 +114,11 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
 
         self.actions = ReferenceActionsCfg()
         self.actions.joint_pos.scale = dict(G1_ACTION_SCALE)
-        self.events.push_robot = None
-        self.events.physics_material = None
-        self.events.add_joint_default_pos = None
-        self.events.base_com = None
+        for events in _alternatives(self.events):
+            events.push_robot = None
+            events.physics_material = None
+            events.add_joint_default_pos = None
+            events.base_com = None
         cmd = self.commands.motion
         cmd.pose_range = {"x": (-0.02, 0.02), "y": (-0.02, 0.02), "yaw": (-0.05, 0.05)}
         cmd.velocity_range = {}
