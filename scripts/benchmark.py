@@ -1,9 +1,12 @@
 """Throughput of Isaac-G1-Mimic-v0 against the bare physics of the same scene and plain MuJoCo C.
 
-    python scripts/benchmark.py [--num_envs 16 64 256] [--steps 100] [--repeats 3] [--json out.json]
+    python scripts/benchmark.py [--presets newton_mjwarp mujoco_cpu] [--num_envs 16 64 256] [--steps 100]
+                                [--repeats 3] [--json out.json]
 
-For each env count (default 16, 64, 256 on CPU; 1024, 4096 on CUDA) a fresh process builds the task
-on the current device, warms it up, then measures:
+For each physics preset (default: every Newton preset of the task that runs on the current device:
+``newton_mjwarp``, ``newton_mjwarp_cpu_graph`` and ``mujoco_cpu`` on CPU; ``newton_mjwarp`` on CUDA) and
+each env count (default 16, 64, 256 on CPU; 1024, 4096 on CUDA) a fresh process builds the task on
+the current device, warms it up, then measures:
 
 - task: ``env.step`` with random actions (managers, motion library, physics): env-steps/s;
 - bare physics: the same scene stepped with the same substeps (``decimation`` physics steps per
@@ -12,8 +15,9 @@ on the current device, warms it up, then measures:
   dt 0.005 s) stepped by ``mj_step`` on one core, reported as env-steps/s
   (= physics steps/s / decimation) for one env; it does not scale with the env count.
 
-Reported per env count: min and median over repeats; ratios task / bare physics (the cost of our
-managers and motion library) and task / MuJoCo C (distance to the single-core CPU limit).
+Reported per preset and env count: min and median over repeats; ratios task / bare physics (the
+cost of our managers and motion library) and task / MuJoCo C (distance to the single-core CPU limit).
+The ``--json`` rows carry ``preset`` besides the keys above.
 """
 
 from __future__ import annotations
@@ -62,15 +66,37 @@ def mujoco_c_env_steps_per_s(decimation: int = 4, seconds: float = 3.0) -> float
     return n / (time.perf_counter() - t0) / decimation
 
 
-def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: str) -> dict:
-    """Build the env in this process and time task and bare-physics steps."""
+#: Presets that run on the CPU only (skipped by default on CUDA).
+CPU_ONLY_PRESETS = ("mujoco_cpu", "newton_mjwarp_cpu_graph")
+
+
+def default_presets(device: str) -> list[str]:
+    """Every Newton physics preset of the task that runs on ``device`` (in declaration order)."""
+    from isaaclab_newton.physics import NewtonCfg
+
+    from g1_mimic.tasks.mimic.mimic_env_cfg import MimicPhysicsCfg
+
+    physics = MimicPhysicsCfg()
+    names = [
+        name for name in physics.__dataclass_fields__
+        if name != "default" and isinstance(getattr(physics, name), NewtonCfg)
+    ]
+    if device.startswith("cuda"):
+        names = [name for name in names if name not in CPU_ONLY_PRESETS]
+    return names
+
+
+def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: str, preset: str | None = None) -> dict:
+    """Build the env with physics ``preset`` (the task's default when None) in this process and time
+    task and bare-physics steps."""
     import torch
     from isaaclab_tasks.utils import resolve_task_config
 
     import g1_mimic.tasks  # noqa: F401
     from g1_mimic.tasks.mimic.env import MimicRLEnv
 
-    env_cfg, _ = resolve_task_config("Isaac-G1-Mimic-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    overrides = [f"presets={preset}"] if preset else []
+    env_cfg, _ = resolve_task_config("Isaac-G1-Mimic-v0", "rsl_rl_cfg_entry_point", overrides=overrides)
     env_cfg.scene.num_envs = num_envs
     env_cfg.sim.device = device
     if device == "cpu":
@@ -112,6 +138,8 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=None,
+                        help="physics presets to measure (default: every Newton preset that runs on the device)")
     parser.add_argument("--num_envs", type=int, nargs="+", default=None)
     parser.add_argument("--steps", type=int, default=100, help="env steps per timed repeat")
     parser.add_argument("--warmup", type=int, default=20)
@@ -119,53 +147,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--_worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--_preset", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
     device = args.device or ("cuda:0" if torch.cuda.is_available() else "cpu")
     if args._worker is not None:
-        res = _measure_one(args._worker, args.steps, args.warmup, args.repeats, device)
+        res = _measure_one(args._worker, args.steps, args.warmup, args.repeats, device, args._preset)
         print("BENCH_RESULT " + json.dumps(res), flush=True)
         return 0
 
     counts = args.num_envs or ([1024, 4096] if device.startswith("cuda") else [16, 64, 256])
+    presets = args.presets or default_presets(device)
     mj = mujoco_c_env_steps_per_s()
     print(f"[benchmark] MuJoCo C (1 MjData, 1 core): {mj:,.0f} env-steps/s ({4 * mj:,.0f} physics steps/s)", flush=True)
     rows = []
-    for n in counts:
-        print(f"[benchmark] {n} envs on {device}: building and timing ({args.repeats} x {args.steps} steps)...", flush=True)
-        cmd = [sys.executable, __file__, "--_worker", str(n), "--steps", str(args.steps), "--warmup", str(args.warmup),
-               "--repeats", str(args.repeats), "--device", device]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
-        if proc.returncode != 0 or line is None:
-            print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
-            raise SystemExit(f"[benchmark] worker for {n} envs failed (exit {proc.returncode})")
-        res = json.loads(line[len("BENCH_RESULT "):])
-        task_med, bare_med = statistics.median(res["task"]), statistics.median(res["bare"])
-        row = {
-            "num_envs": n,
-            "env_steps_per_s": task_med,
-            "env_steps_per_s_min": min(res["task"]),
-            "bare_physics_env_steps_per_s": bare_med,
-            "bare_physics_env_steps_per_s_min": min(res["bare"]),
-            "mujoco_c_env_steps_per_s": mj,
-            "task_over_bare_physics": task_med / bare_med,
-            "task_over_mujoco_c": task_med / mj,
-            "device": device,
-        }
-        rows.append(row)
-        print(
-            f"[benchmark] {n:5d} envs: task {task_med:8.1f} env-steps/s (min {min(res['task']):.1f}), "
-            f"bare physics {bare_med:8.1f}, task/bare {row['task_over_bare_physics']:.2f}, "
-            f"task/MuJoCo-C {row['task_over_mujoco_c']:.3f}",
-            flush=True,
-        )
-    print("\n| envs | task env-steps/s (median, min) | bare physics env-steps/s | task / bare | task / MuJoCo C |")
-    print("|---|---|---|---|---|")
+    for preset in presets:
+        for n in counts:
+            print(f"[benchmark] {preset}, {n} envs on {device}: building and timing ({args.repeats} x {args.steps} steps)...",
+                  flush=True)
+            cmd = [sys.executable, __file__, "--_worker", str(n), "--_preset", preset, "--steps", str(args.steps),
+                   "--warmup", str(args.warmup), "--repeats", str(args.repeats), "--device", device]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
+            if proc.returncode != 0 or line is None:
+                print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+                raise SystemExit(f"[benchmark] worker for {preset}, {n} envs failed (exit {proc.returncode})")
+            res = json.loads(line[len("BENCH_RESULT "):])
+            task_med, bare_med = statistics.median(res["task"]), statistics.median(res["bare"])
+            row = {
+                "preset": preset,
+                "num_envs": n,
+                "env_steps_per_s": task_med,
+                "env_steps_per_s_min": min(res["task"]),
+                "bare_physics_env_steps_per_s": bare_med,
+                "bare_physics_env_steps_per_s_min": min(res["bare"]),
+                "mujoco_c_env_steps_per_s": mj,
+                "task_over_bare_physics": task_med / bare_med,
+                "task_over_mujoco_c": task_med / mj,
+                "device": device,
+            }
+            rows.append(row)
+            print(
+                f"[benchmark] {preset:>24s} {n:5d} envs: task {task_med:8.1f} env-steps/s (min {min(res['task']):.1f}), "
+                f"bare physics {bare_med:8.1f}, task/bare {row['task_over_bare_physics']:.2f}, "
+                f"task/MuJoCo-C {row['task_over_mujoco_c']:.3f}",
+                flush=True,
+            )
+    print("\n| preset | envs | task env-steps/s (median, min) | bare physics env-steps/s | task / bare | task / MuJoCo C |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['num_envs']} | {r['env_steps_per_s']:.0f} ({r['env_steps_per_s_min']:.0f}) | "
+        print(f"| {r['preset']} | {r['num_envs']} | {r['env_steps_per_s']:.0f} ({r['env_steps_per_s_min']:.0f}) | "
               f"{r['bare_physics_env_steps_per_s']:.0f} | {r['task_over_bare_physics']:.2f} | {r['task_over_mujoco_c']:.3f} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"device": device, "mujoco_c_env_steps_per_s": mj, "results": rows}, indent=2))

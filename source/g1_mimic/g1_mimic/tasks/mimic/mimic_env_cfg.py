@@ -32,6 +32,7 @@ from isaaclab_physx.physics import PhysxCfg
 from isaaclab_tasks.utils import PresetCfg
 
 from g1_mimic import assets
+from g1_mimic.physics import MJWarpCPUGraphSolverCfg, MuJoCoCPUSolverCfg
 
 from . import mdp
 
@@ -47,9 +48,10 @@ VELOCITY_RANGE = {
 
 @configclass
 class MimicPhysicsCfg(PresetCfg):
-    """Physics presets (select with ``presets=<name>``): Newton MuJoCo-Warp by default; ``physx`` picks
-    PhysX through Isaac Sim when Kit runs (``isaacsim_physx``) or Omniverse PhysX otherwise
-    (``ovphysx``), as Isaac Lab 3.0's own tasks do.
+    """Physics presets (select with ``presets=<name>``): Newton MuJoCo-Warp by default; ``mujoco_cpu`` steps
+    the same MuJoCo model with MuJoCo C per env on the CPU; ``newton_mjwarp_cpu_graph`` replays MuJoCo-Warp's
+    CPU steps from Warp CPU graphs; ``physx`` picks PhysX through Isaac Sim when Kit runs
+    (``isaacsim_physx``) or Omniverse PhysX otherwise (``ovphysx``), as Isaac Lab 3.0's own tasks do.
 
     Newton contact buffers are sized for one G1 on flat ground: 14 foot capsules plus a few body
     contacts per world (``nconmax`` 64, ``njmax`` 400); smaller buffers drop contacts and the robot
@@ -68,6 +70,36 @@ class MimicPhysicsCfg(PresetCfg):
         num_substeps=1,
         debug_mode=False,
     )
+    mujoco_cpu = NewtonCfg(
+        solver_cfg=MuJoCoCPUSolverCfg(
+            njmax=400,
+            nconmax=64,
+            cone="elliptic",
+            impratio=10.0,
+            integrator="implicitfast",
+            use_mujoco_contacts=True,
+        ),
+        num_substeps=1,
+        debug_mode=False,
+        use_cuda_graph=False,
+    )
+    """The MuJoCo-Warp preset's model and settings, integrated by MuJoCo C: every env stepped by ``mj_step``
+    in a thread pool, with its own model parameters (CPU only; :mod:`g1_mimic.physics`)."""
+    newton_mjwarp_cpu_graph = NewtonCfg(
+        solver_cfg=MJWarpCPUGraphSolverCfg(
+            njmax=400,
+            nconmax=64,
+            cone="elliptic",
+            impratio=10.0,
+            integrator="implicitfast",
+            use_mujoco_contacts=True,
+        ),
+        num_substeps=1,
+        debug_mode=False,
+        use_cuda_graph=False,
+    )
+    """``newton_mjwarp`` with each CPU physics step replayed from a recorded Warp CPU graph (bit-identical
+    results, fewer Python launches; :mod:`g1_mimic.physics.cpu_graph`)."""
     isaacsim_physx = PhysxCfg(gpu_max_rigid_patch_count=10 * 2**15)
     ovphysx = OvPhysxCfg(gpu_max_rigid_patch_count=10 * 2**15)
     physx = PhysxAutoCfg(isaacsim_physx=isaacsim_physx, ovphysx=ovphysx)
