@@ -1,9 +1,15 @@
-"""Export a trained policy to ONNX and TorchScript with the metadata a deploy stack needs.
+"""Export a trained policy to ONNX and TorchScript with its deploy contract (and a deploy.yaml).
 
-The metadata is read from the live env's managers (one source of truth): the action term's joint
-order, scale and offset (default pose), the robot's PD gains and limits, the policy observation
-layout (term names and dims in order) and the control/physics time steps. It is stored inside the
-ONNX file (``metadata_props``, values JSON-encoded) and beside it as ``policy.json``.
+The deploy contract (:mod:`g1_mimic.deploy.contract`, described in ``docs/deploy.md``) is read
+from the live env's managers, one source of truth: the observation manager's active ``policy``
+terms (names, dims, scale, clip, history, the joints/bodies each reads; the configured noise comes
+from the env cfg and is training-only), the action term (joint order, scale, offset, clip,
+filtering), the robot's data (PD gains, effort/velocity limits, armature, default pose, limits,
+root centre of mass), the motion command (anchor, tracked bodies, reference joint order, tail) and
+the termination manager (failure thresholds). It is written beside the ONNX file as
+``policy.json``, stored inside the ONNX file (``metadata_props``: one entry per top-level key,
+JSON-encoded; :func:`read_onnx_metadata` decodes it), and rendered as unitree_rl_lab-style
+``deploy.yaml``.
 """
 
 from __future__ import annotations
@@ -17,83 +23,405 @@ from typing import Any
 
 import torch
 
-METADATA_VERSION = 1
+from g1_mimic.deploy.contract import (
+    CONTRACT_FILENAME,
+    CONTRACT_FORMAT,
+    CONTRACT_VERSION,
+    OFFSET_DEFAULT,
+    OFFSET_REFERENCE,
+    TERM_KINDS,
+    UNSUPPORTED_KIND,
+    contract_from_metadata,
+    contract_to_metadata,
+    validate_contract,
+    write_json_atomic,
+)
+from g1_mimic.deploy.deploy_yaml import DEPLOY_YAML_FILENAME, write_deploy_yaml
+from g1_mimic.robots.g1_constants import SDK_JOINT_NAMES
+
+__all__ = ["deploy_contract", "export_policy", "policy_metadata", "read_onnx_metadata"]
+
+#: Kept for callers of the old metadata API: the contract's format version.
+METADATA_VERSION = CONTRACT_VERSION
+
+_INTERPOLATION = (
+    "frame i at i/fps s; f = min(max(t, 0) * fps, T - 1); linear between frames floor(f) and "
+    "min(floor(f) + 1, T - 1) for joints, positions and velocities, short-arc slerp for orientations; "
+    "past the clip end see tail_mode (hold: last frame, zero velocities)"
+)
 
 
-def _as_list(x: Any, n: int) -> list[float]:
+def _floats(x: Any, n: int | None = None) -> list[float] | float:
+    """A tensor's first env row (or a whole 1-D tensor) as floats; a scalar as a float (or n copies)."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu()
-        if x.dim() == 2:
+        if x.dim() >= 2:
             x = x[0]
-        return [float(v) for v in x.reshape(-1)[:n]]
-    return [float(x)] * n
+        return [float(v) for v in x.reshape(-1)]
+    return [float(x)] * n if n is not None else float(x)
 
 
-def policy_metadata(env) -> dict[str, Any]:
-    """Deploy metadata of the task env ``env`` (unwrapped ManagerBasedRLEnv)."""
-    term = env.action_manager.get_term("joint_pos")
-    robot = env.scene["robot"]
+def _pairs(x: torch.Tensor) -> list[list[float]]:
+    x = x.detach().cpu()
+    if x.dim() == 3:
+        x = x[0]
+    return [[float(a), float(b)] for a, b in x.tolist()]
+
+
+def _tensor(proxy: Any) -> torch.Tensor:
+    return proxy.torch if hasattr(proxy, "torch") else proxy
+
+
+def _json_param(value: Any, robot: Any) -> Any:
+    """A term parameter as JSON (scene entities by name with their resolved joints/bodies)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_param(v, robot) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_param(v, robot) for k, v in value.items()}
+    if type(value).__name__ == "SceneEntityCfg":
+        out: dict[str, Any] = {"name": value.name}
+        if value.name == "robot" and robot is not None:
+            out["joint_names"] = _resolve(robot.joint_names, value.joint_ids)
+            out["body_names"] = _resolve(robot.body_names, value.body_ids)
+        return out
+    return repr(value)
+
+
+def _resolve(names: list[str], ids: Any) -> list[str]:
+    if isinstance(ids, slice):
+        return list(names)[ids]
+    return [names[int(i)] for i in ids]
+
+
+def _noise(cfg: Any) -> dict[str, Any] | None:
+    """A noise cfg as JSON: ``{"type", "operation", parameters}``; None when absent."""
+    if cfg is None:
+        return None
+    kind = type(cfg).__name__
+    out: dict[str, Any] = {"operation": getattr(cfg, "operation", "add")}
+    if kind == "UniformNoiseCfg":
+        out.update(type="uniform", n_min=_floats(cfg.n_min), n_max=_floats(cfg.n_max))
+    elif kind == "GaussianNoiseCfg":
+        out.update(type="gaussian", mean=_floats(cfg.mean), std=_floats(cfg.std))
+    elif kind == "ConstantNoiseCfg":
+        out.update(type="constant", bias=_floats(cfg.bias))
+    else:
+        out.update(type=kind, repr=repr(cfg))
+    return out
+
+
+def _action_term(env) -> tuple[str, Any]:
+    names = list(env.action_manager.active_terms)
+    if len(names) != 1:
+        raise ValueError(f"export: the deploy contract describes one joint-position action term; this env has {names}")
+    return names[0], env.action_manager.get_term(names[0])
+
+
+def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]:
+    """The deploy contract of the task env ``env`` (unwrapped ManagerBasedRLEnv), read from its managers.
+
+    Args:
+        env: the env the policy runs in (the play cfg: observation noise off, nominal gains).
+        runner: the rsl_rl runner; its env wrapper's ``clip_actions`` becomes ``action.raw_clip``.
+        task: task id to record (default: the env's gym spec id; None when the env was not made by gym).
+
+    The ``onnx`` section is filled by :func:`export_policy` from the exported graph.
+    """
+    from g1_mimic.tasks.mimic import mdp
+    from g1_mimic.tasks.mimic.mdp.commands import MotionCommand
+
+    action_name, term = _action_term(env)
+    robot = env.scene[term.cfg.asset_name]
+    data = robot.data
     joint_names = list(term._joint_names)
     n = len(joint_names)
     jids = [robot.joint_names.index(j) for j in joint_names]
-    data = robot.data
+    unknown = [j for j in joint_names if j not in SDK_JOINT_NAMES]
+    if unknown:
+        raise ValueError(f"export: joints {unknown} are not Unitree G1 SDK joints")
 
-    def per_joint(proxy) -> list[float]:
-        t = proxy.torch if hasattr(proxy, "torch") else proxy
-        return [float(v) for v in t[0, jids].detach().cpu()]
+    def per_joint(proxy: Any) -> list[float]:
+        return [float(v) for v in _tensor(proxy)[0, jids].detach().cpu()]
 
-    obs_mgr = env.observation_manager
-    terms = obs_mgr.active_terms["policy"]
-    dims = obs_mgr.group_obs_term_dim["policy"]
-    obs_layout = [{"name": t, "dim": int(torch.tensor(d).prod())} for t, d in zip(terms, dims, strict=True)]
-    cmd = env.command_manager.get_term("motion")
-    return {
-        "metadata_version": METADATA_VERSION,
-        "task": "Isaac-G1-Mimic-v0",
-        "joint_names": joint_names,
-        "default_joint_pos": _as_list(term._offset, n),
-        "action_scale": _as_list(term._scale, n),
-        "action_offset": "reference_joint_pos" if hasattr(term.cfg, "command_name") else "default_joint_pos",
-        "joint_stiffness": per_joint(data.joint_stiffness),
-        "joint_damping": per_joint(data.joint_damping),
-        "joint_effort_limit": per_joint(data.joint_effort_limits),
-        "observation_names": [o["name"] for o in obs_layout],
-        "observation_dims": [o["dim"] for o in obs_layout],
-        "observation_dim": int(sum(o["dim"] for o in obs_layout)),
-        "action_dim": n,
-        "control_dt": float(env.step_dt),
-        "physics_dt": float(env.physics_dt),
+    def per_joint_pairs(proxy: Any) -> list[list[float]]:
+        return [[float(a), float(b)] for a, b in _tensor(proxy)[0, jids].detach().cpu().tolist()]
+
+    cmd = None
+    for name in env.command_manager.active_terms:
+        if isinstance(env.command_manager.get_term(name), MotionCommand):
+            cmd_name, cmd = name, env.command_manager.get_term(name)
+            break
+    if cmd is None:
+        raise ValueError("export: the env has no MotionCommand; the deploy contract describes tracking policies")
+    root_body = cmd.cfg.root_body_name
+    root_idx = robot.body_names.index(root_body)
+    com_offset = [float(v) for v in _tensor(data.body_com_pos_b)[0, root_idx].detach().cpu()]
+    step_dt = float(env.step_dt)
+
+    # ---------------------------------------------------------------- action
+    is_ref = isinstance(term, mdp.ReferenceJointPositionAction)
+    tcfg = term.cfg
+    raw_clip = getattr(getattr(runner, "env", None), "clip_actions", None) if runner is not None else None
+    action = {
+        "term": action_name,
+        "type": type(term).__name__,
+        "scale": _floats(term._scale, n),
+        "offset_kind": OFFSET_REFERENCE if is_ref else OFFSET_DEFAULT,
+        "offset": None if is_ref else _floats(term._offset, n),
+        "offset_formula": (
+            "reference.joint_pos(t) + control_dt * reference.joint_vel(t)" if is_ref else "offset (constant, rad)"
+        ),
+        "target_formula": "clip(offset + scale * filtered(action))",
+        "clip": _pairs(term._clip) if getattr(tcfg, "clip", None) is not None else None,
+        "raw_clip": float(raw_clip) if raw_clip is not None else None,
+        "filter_alpha": float(getattr(tcfg, "filter_alpha", 1.0)),
+        "training_only": {
+            "noise_std": float(getattr(tcfg, "noise_std", 0.0)),
+            "delay_range": [int(v) for v in getattr(tcfg, "delay_range", (0, 0))],
+        },
+    }
+
+    # ---------------------------------------------------------------- observation
+    om = env.observation_manager
+    group = "policy"
+    names = list(om.active_terms[group])
+    cfgs = list(om._group_obs_term_cfgs[group])
+    dims = list(om.group_obs_term_dim[group])
+    group_cfg = getattr(env.cfg.observations, group, None)
+    kinds = {
+        mdp.motion_anchor_pos_b: "reference_anchor_pos_b",
+        mdp.motion_anchor_ori_b: "reference_anchor_ori6d_b",
+        mdp.base_lin_vel: "root_lin_vel_b",
+        mdp.base_ang_vel: "root_ang_vel_b",
+        mdp.joint_pos_rel: "joint_pos_rel",
+        mdp.joint_vel_rel: "joint_vel_rel",
+        mdp.last_action: "last_action",
+        mdp.future_reference: "future_reference",
+    }
+    terms = []
+    inputs = []
+    for name, tc, dim in zip(names, cfgs, dims, strict=True):
+        func = tc.func
+        params = dict(tc.params)
+        kind = kinds.get(func, UNSUPPORTED_KIND)
+        if func is mdp.generated_commands:
+            kind = "reference_joint_pos_vel" if params.get("command_name") == cmd_name else UNSUPPORTED_KIND
+        if kind == "last_action" and params.get("action_name") not in (None, action_name):
+            kind = UNSUPPORTED_KIND
+        if (
+            kind in ("reference_anchor_pos_b", "reference_anchor_ori6d_b", "future_reference")
+            and params.get("command_name") != cmd_name
+        ):
+            kind = UNSUPPORTED_KIND
+        if tc.modifiers:
+            kind = UNSUPPORTED_KIND  # custom modifiers cannot be reproduced outside Isaac Lab
+        joints: list[str] | None = None
+        bodies: list[str] | None = None
+        offsets_s: list[float] | None = None
+        asset_cfg = params.get("asset_cfg")
+        if kind in ("joint_pos_rel", "joint_vel_rel"):
+            joints = _resolve(robot.joint_names, asset_cfg.joint_ids)
+        elif kind in ("root_lin_vel_b", "root_ang_vel_b"):
+            bodies = [root_body]
+        elif kind == "last_action":
+            joints = joint_names
+        elif kind == "reference_joint_pos_vel":
+            joints, offsets_s = list(cmd.joint_names), [0.0]
+            inputs.append(
+                {"used_by": name, "fields": ["joint_pos", "joint_vel"], "bodies": [], "time_offsets_s": [0.0]}
+            )
+        elif kind in ("reference_anchor_pos_b", "reference_anchor_ori6d_b"):
+            bodies, offsets_s = [cmd.anchor_name], [0.0]
+            inputs.append(
+                {
+                    "used_by": name,
+                    "fields": ["body_pos_w", "body_quat_w"],
+                    "bodies": [cmd.anchor_name],
+                    "time_offsets_s": [0.0],
+                }
+            )
+        elif kind == "future_reference":
+            joints, bodies = list(cmd.joint_names), [cmd.anchor_name]
+            offsets_s = [int(k) * step_dt for k in params.get("offsets", (1, 2, 3))]
+            params.setdefault("offsets", [1, 2, 3])
+            inputs.append(
+                {
+                    "used_by": name,
+                    "fields": ["joint_pos", "body_pos_w", "body_quat_w"],
+                    "bodies": [cmd.anchor_name],
+                    "time_offsets_s": offsets_s,
+                }
+            )
+        scale = tc.scale
+        if isinstance(scale, torch.Tensor):
+            scale = float(scale) if scale.numel() == 1 else [float(v) for v in scale.reshape(-1)]
+        elif scale is not None:
+            scale = float(scale) if isinstance(scale, int | float) else [float(v) for v in scale]
+        configured = getattr(getattr(group_cfg, name, None), "noise", None)
+        info = TERM_KINDS.get(kind, {})
+        terms.append(
+            {
+                "name": name,
+                "function": f"{func.__module__}.{getattr(func, '__name__', type(func).__name__)}",
+                "kind": kind,
+                "dim": int(torch.tensor(dim).prod()),
+                "shape": [int(v) for v in dim],
+                "frame": info.get("frame"),
+                "units": info.get("units"),
+                "meaning": info.get("meaning"),
+                "joint_names": joints,
+                "body_names": bodies,
+                "time_offsets_s": offsets_s,
+                "params": {k: _json_param(v, robot) for k, v in params.items()},
+                "scale": scale,
+                "clip": [float(v) for v in tc.clip] if tc.clip is not None else None,
+                "noise": _noise(configured),
+                "history_length": int(tc.history_length),
+                "flatten_history_dim": bool(tc.flatten_history_dim),
+                "training_only": {
+                    "delay_lag": [int(getattr(tc, "delay_min_lag", 0)), int(getattr(tc, "delay_max_lag", 0))]
+                },
+            }
+        )
+    if is_ref:
+        inputs.append(
+            {
+                "used_by": f"action.{action_name}",
+                "fields": ["joint_pos", "joint_vel"],
+                "bodies": [],
+                "time_offsets_s": [0.0],
+            }
+        )
+    observation = {
+        "group": group,
+        "history_order": "time" if om._group_obs_time_major.get(group, False) else "term",
+        "processing": "term(state, reference) -> noise (training only) -> clip -> scale -> history (oldest first)",
+        "noise_applied_in_training": bool(getattr(group_cfg, "enable_corruption", False))
+        if group_cfg is not None
+        else None,
+        "terms": terms,
+    }
+
+    # ---------------------------------------------------------------- terminations
+    terminations: dict[str, Any] = {}
+    other: list[str] = []
+    tm = env.termination_manager
+    for name, tc in zip(tm.active_terms, tm._term_cfgs, strict=True):
+        if tc.func is mdp.bad_anchor_pos_z_only:
+            terminations["anchor_pos"] = {"env_term": name, "threshold": float(tc.params["threshold"])}
+        elif tc.func is mdp.bad_anchor_ori:
+            terminations["anchor_ori"] = {"env_term": name, "threshold": float(tc.params["threshold"])}
+        elif tc.func is mdp.bad_motion_body_pos_z_only:
+            terminations["ee_body_pos"] = {
+                "env_term": name,
+                "threshold": float(tc.params["threshold"]),
+                "body_names": list(tc.params["body_names"]),
+            }
+        elif tc.func is mdp.nonfinite_state:
+            terminations["nonfinite_state"] = {"env_term": name}
+        elif not tc.time_out:
+            other.append(name)
+    terminations["not_reproduced"] = other
+
+    library = cmd.library
+    reference = {
+        "command": cmd_name,
         "anchor_body": cmd.anchor_name,
+        "root_body": root_body,
         "tracked_bodies": list(cmd.body_names),
+        "joint_names": list(cmd.joint_names),
+        "inputs": inputs,
+        "time_offsets_s": sorted({t for i in inputs for t in i["time_offsets_s"]}),
+        "time": "t = episode_length * control_dt from the clip start (the reference and the robot describe the same instant)",
+        "interpolation": _INTERPOLATION,
+        "tail_mode": cmd.cfg.tail_mode,
+        "tail_blend_time_s": float(cmd.cfg.tail_blend_time_s),
+        "tail_s": float(cmd.cfg.tail_s),
+        "motion_file": str(cmd.cfg.motion_file),
+        "clip_names": list(library.clip_names),
+    }
+    spec = getattr(env, "spec", None)
+    return {
+        "format": CONTRACT_FORMAT,
+        "format_version": CONTRACT_VERSION,
+        "task": task or (spec.id if spec is not None else None),
+        "robot_model": "unitree_g1_29dof",
         "quaternion_order": "xyzw",
+        "control_dt": step_dt,
+        "physics_dt": float(env.physics_dt),
+        "decimation": int(env.cfg.decimation),
+        "joint_names": joint_names,
+        "sdk_joint_names": list(SDK_JOINT_NAMES),
+        "policy_to_sdk": [SDK_JOINT_NAMES.index(j) for j in joint_names],
+        "action_dim": n,
+        "observation_dim": int(sum(t["dim"] for t in terms)),
+        "joints": {
+            "default_pos": per_joint(data.default_joint_pos),
+            "default_vel": per_joint(data.default_joint_vel),
+            "stiffness": per_joint(data.joint_stiffness),
+            "damping": per_joint(data.joint_damping),
+            "effort_limit": per_joint(data.joint_effort_limits),
+            "velocity_limit": per_joint(data.joint_vel_limits),
+            "armature": per_joint(data.joint_armature),
+            "pos_limits": per_joint_pairs(data.joint_pos_limits),
+            "soft_pos_limits": per_joint_pairs(data.soft_joint_pos_limits),
+            "pd": "tau = stiffness * (target - q) - damping * qd, clipped to +-effort_limit, at physics_dt",
+        },
+        "robot": {
+            "root_body": root_body,
+            "anchor_body": cmd.anchor_name,
+            "root_com_offset_b": com_offset,
+            "tracked_bodies": list(cmd.body_names),
+        },
+        "action": action,
+        "observation": observation,
+        "reference": reference,
+        "terminations": terminations,
+        "onnx": {"input_name": None, "output_name": None, "batch_size": 1},
     }
 
 
-def export_policy(runner, env, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """Write ``policy.onnx`` (with metadata), ``policy.pt`` (TorchScript) and ``policy.json`` into ``out_dir``.
+def policy_metadata(env) -> dict[str, Any]:
+    """The deploy contract of ``env`` (the former metadata API; see :func:`deploy_contract`)."""
+    return deploy_contract(env)
 
-    Files are written to a temporary folder first and moved into place, so an interrupted export
-    never leaves a half-written policy. Returns the paths written.
+
+def export_policy(runner, env, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """Write ``policy.onnx`` (contract in its metadata), ``policy.pt`` (TorchScript), ``policy.json``
+    (the deploy contract) and ``deploy.yaml`` into ``out_dir``.
+
+    Every file is written in a temporary folder inside ``out_dir`` and renamed into place, so an
+    interrupted export never leaves a half-written file. Returns the paths written by name.
     """
     import onnx
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    meta = policy_metadata(env)
+    contract = deploy_contract(env, runner)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:
         runner.export_policy_to_onnx(path=tmp, filename="policy.onnx")
         runner.export_policy_to_jit(path=tmp, filename="policy.pt")
-        model = onnx.load(os.path.join(tmp, "policy.onnx"))
+        onnx_path = os.path.join(tmp, "policy.onnx")
+        model = onnx.load(onnx_path)
+        contract["onnx"] = {
+            "input_name": model.graph.input[0].name,
+            "output_name": model.graph.output[0].name,
+            "batch_size": 1,
+            "opset": int(model.opset_import[0].version) if model.opset_import else None,
+        }
+        validate_contract(contract, require_supported_terms=False)
         del model.metadata_props[:]
-        for key, value in meta.items():
+        for key, value in contract_to_metadata(contract).items():
             prop = model.metadata_props.add()
             prop.key = key
-            prop.value = json.dumps(value)
-        onnx.save(model, os.path.join(tmp, "policy.onnx"))
-        with open(os.path.join(tmp, "policy.json"), "w") as f:
-            json.dump(meta, f, indent=2)
+            prop.value = value
+        onnx.save(model, onnx_path)
+        write_json_atomic(contract, os.path.join(tmp, CONTRACT_FILENAME))
+        write_deploy_yaml(contract, os.path.join(tmp, DEPLOY_YAML_FILENAME))
         paths = {}
-        for name in ("policy.onnx", "policy.pt", "policy.json"):
+        for name in ("policy.onnx", "policy.pt", CONTRACT_FILENAME, DEPLOY_YAML_FILENAME):
             dst = out_dir / name
             shutil.move(os.path.join(tmp, name), dst)
             paths[name] = dst
@@ -101,8 +429,18 @@ def export_policy(runner, env, out_dir: str | os.PathLike) -> dict[str, Path]:
 
 
 def read_onnx_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """Decode the JSON metadata stored in an exported ONNX file."""
+    """Decode the deploy contract stored in an exported ONNX file's metadata (values JSON-decoded)."""
     import onnx
 
     model = onnx.load(str(path))
-    return {p.key: json.loads(p.value) for p in model.metadata_props}
+    props = {p.key: p.value for p in model.metadata_props}
+    contract = contract_from_metadata(props)
+    if contract is not None:
+        return contract
+    out: dict[str, Any] = {}
+    for key, value in props.items():  # an export of an older g1_mimic: plain JSON-encoded entries
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out

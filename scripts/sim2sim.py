@@ -1,0 +1,124 @@
+"""Sim2sim: run an exported policy through the deploy runtime on the G1 in plain MuJoCo C (no Isaac Lab, no torch).
+
+    python scripts/sim2sim.py --policy logs/rsl_rl/g1_mimic/<run>/exported/policy.onnx --motion wave
+        [--contract policy.json] [--episodes 1] [--standing_s 3] [--json report.json] [--render out.mp4|out.gif]
+        [--friction F] [--delay_steps K] [--obs_noise S] [--push_at T --push_vel VX[,VY[,VZ]]] [--pd actuator|torque]
+
+Every episode starts on the clip's first frame; metrics follow ``scripts/evaluate.py``
+(``success_rate``, ``standing_after_end``, ``mpkpe_m``, ``r_mpkpe_m``, ``joint_pos_rmse_rad``,
+``ee_pos_error_m``; see :mod:`g1_mimic.deploy.sim2sim` and ``docs/deploy.md``). ``--motion`` takes
+a canonical ``.npz`` or the name of a bundled clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _vector(text: str) -> tuple[float, float, float]:
+    parts = [float(p) for p in text.replace(" ", "").split(",") if p]
+    if not 1 <= len(parts) <= 3:
+        raise argparse.ArgumentTypeError(f"expected VX[,VY[,VZ]] (m/s), got {text!r}")
+    return tuple(parts + [0.0] * (3 - len(parts)))  # type: ignore[return-value]
+
+
+def _motion_path(text: str) -> Path:
+    path = Path(text)
+    if path.is_file():
+        return path
+    from g1_mimic.data import bundled_motion
+
+    try:
+        return bundled_motion(text)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"[sim2sim] --motion {text}: no such file, and {exc}") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policy", required=True, help="exported policy.onnx")
+    parser.add_argument(
+        "--motion", required=True, help="canonical motion .npz, or a bundled clip name (wave, squat, ...)"
+    )
+    parser.add_argument("--contract", default=None, help="deploy contract (default: policy.json beside the ONNX file)")
+    parser.add_argument("--episodes", type=int, default=1, help="episodes to run (differ only with --obs_noise)")
+    parser.add_argument(
+        "--standing_s", type=float, default=3.0, help="seconds the reference holds its last frame after the clip"
+    )
+    parser.add_argument(
+        "--friction", type=float, default=None, help="sliding friction of every geom (default: the model's, 1.0)"
+    )
+    parser.add_argument(
+        "--delay_steps", type=int, default=0, help="control steps between an observation and its PD target"
+    )
+    parser.add_argument(
+        "--obs_noise", type=float, default=0.0, help="observation noise as a multiple of the training noise"
+    )
+    parser.add_argument("--push_at", type=float, default=None, help="time (s) of a push")
+    parser.add_argument(
+        "--push_vel", type=_vector, default=(0.5, 0.0, 0.0), help="root velocity change of the push, m/s, world"
+    )
+    parser.add_argument(
+        "--pd",
+        choices=("actuator", "torque"),
+        default="actuator",
+        help="PD by MuJoCo position actuators or explicit torques",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=None, help="write the report here")
+    parser.add_argument("--render", default=None, help="render episode 1 (robot, reference as a ghost) to .mp4 or .gif")
+    parser.add_argument("--width", type=int, default=480)
+    parser.add_argument("--height", type=int, default=360)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+    from g1_mimic.deploy.contract import ContractError, write_json_atomic
+    from g1_mimic.deploy.sim2sim import Sim2SimOptions, rollout_motion, run_sim2sim
+
+    motion = _motion_path(args.motion)
+    opts = Sim2SimOptions(
+        episodes=args.episodes,
+        standing_s=args.standing_s,
+        friction=args.friction,
+        delay_steps=args.delay_steps,
+        obs_noise=args.obs_noise,
+        push_at_s=args.push_at,
+        push_vel=args.push_vel,
+        pd=args.pd,
+        seed=args.seed,
+        record=args.render is not None,
+    )
+    print(f"[sim2sim] {args.policy} on {motion} ({args.episodes} episode(s), {args.pd} PD)", flush=True)
+    try:
+        report, episodes, runtime = run_sim2sim(
+            args.policy, motion, opts, contract=args.contract, progress=lambda s: print(s, flush=True)
+        )
+    except ContractError as exc:
+        print(f"[sim2sim] refused: {exc}", file=sys.stderr)
+        return 2
+    report.update({"policy": str(args.policy), "motion": str(motion)})
+    print(
+        f"[sim2sim] success {100 * report['success_rate']:.1f}%, standing after end {100 * report['standing_after_end']:.1f}%, "
+        f"MPKPE {100 * report['mpkpe_m']:.2f} cm, joint RMSE {report['joint_pos_rmse_rad']:.3f} rad",
+        flush=True,
+    )
+    if args.json:
+        print(f"[sim2sim] wrote {write_json_atomic(report, args.json)}", flush=True)
+    if args.render:
+        from g1_mimic.deploy.mujoco_sim import MujocoG1
+        from g1_mimic.motion.render import render_motion
+
+        sim = MujocoG1(runtime.contract)
+        rollout = rollout_motion(runtime, sim, episodes[0].qpos)
+        out = render_motion(
+            rollout, args.render, width=args.width, height=args.height, reference=runtime.motion, progress=True
+        )
+        print(f"[sim2sim] rendered {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,439 @@
+"""Deploy contract and deploy runtime against the real env (Isaac Lab on Newton, CPU); sim2sim against the env.
+
+Two envs are built, one at a time, each recorded into plain arrays and closed before the tests
+read the records: the default task (default-pose action offsets, random start times) and
+``presets=ref_actions,future_obs`` with observation history on two terms (reference offsets,
+future reference frames, history). An untrained policy is exported from each (fast).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+TASK = "Isaac-G1-Mimic-v0"
+REF_OVERRIDES = [
+    "presets=ref_actions,future_obs",
+    "env.observations.policy.joint_pos.history_length=3",
+    "env.observations.policy.actions.history_length=2",
+]
+TOL = 1e-5
+pytestmark = pytest.mark.slow
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _snapshot(env, contract: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per env: the robot state as the deploy runtime reads it, the reference time and what the env computed."""
+    robot = env.scene["robot"]
+    d = robot.data
+    cmd = env.command_manager.get_term("motion")
+    om = env.observation_manager
+    anchor = robot.body_names.index(contract["robot"]["anchor_body"])
+    ee = contract["terminations"]["ee_body_pos"]["body_names"]
+    ee_ids = [robot.body_names.index(b) for b in ee]
+    ee_cmd = [cmd.body_names.index(b) for b in ee]
+    rel_pos, _ = cmd.relative_body_pose_w()
+    current = om.compute_group("policy")  # no history update: the newest frames
+    dims = [int(np.prod(x)) for x in om.group_obs_term_dim["policy"]]
+    names = list(om.active_terms["policy"])
+    out = []
+    for i in range(env.num_envs):
+        o = env.scene.env_origins[i].numpy()
+        terms, k = {}, 0
+        for name, dim in zip(names, dims, strict=True):
+            terms[name] = current[i, k : k + dim].numpy().copy()
+            k += dim
+        out.append(
+            {
+                "state": {
+                    "root_pos_w": d.root_link_pos_w.torch[i].numpy() - o,
+                    "root_quat_w": d.root_link_quat_w.torch[i].numpy().copy(),
+                    "root_lin_vel_w": d.root_link_lin_vel_w.torch[i].numpy().copy(),
+                    "root_ang_vel_w": d.root_link_ang_vel_w.torch[i].numpy().copy(),
+                    "joint_pos": d.joint_pos.torch[i].numpy().copy(),
+                    "joint_vel": d.joint_vel.torch[i].numpy().copy(),
+                    "anchor_pos_w": d.body_link_pos_w.torch[i, anchor].numpy() - o,
+                    "anchor_quat_w": d.body_link_quat_w.torch[i, anchor].numpy().copy(),
+                },
+                "robot_joint_names": list(robot.joint_names),
+                "t": float(cmd.time_s[i]),
+                "episode_length": int(env.episode_length_buf[i]),
+                "last_action": env.action_manager.action[i].numpy().astype(np.float64),
+                "obs": env.obs_buf["policy"][i].numpy().copy(),
+                "terms": terms,
+                "ee_robot": d.body_link_pos_w.torch[i, ee_ids].numpy() - o,
+                "ee_reanchored": rel_pos[i, ee_cmd].numpy() - o,
+            }
+        )
+    return out
+
+
+def _record(session, out_dir: Path, steps: int, seed: int) -> dict[str, Any]:
+    """Export an untrained policy, then step with small random actions recording every observation instant."""
+    from g1_mimic.rl.export import export_policy
+
+    env = session.unwrapped
+    paths = export_policy(session.runner, env, out_dir)
+    contract = json.loads(paths["policy.json"].read_text())
+    term = env.action_manager.get_term(env.action_manager.active_terms[0])
+    robot = env.scene["robot"]
+    live = {
+        "action_joint_names": list(term._joint_names),
+        "action_scale": term._scale[0].tolist(),
+        "obs_names": list(env.observation_manager.active_terms["policy"]),
+        "obs_dims": [int(np.prod(x)) for x in env.observation_manager.group_obs_term_dim["policy"]],
+        "stiffness": robot.data.joint_stiffness.torch[0].tolist(),
+        "damping": robot.data.joint_damping.torch[0].tolist(),
+        "effort": robot.data.joint_effort_limits.torch[0].tolist(),
+        "default_pos": robot.data.default_joint_pos.torch[0].tolist(),
+        "robot_joint_names": list(robot.joint_names),
+        "motion_file": env.command_manager.get_term("motion").cfg.motion_file,
+    }
+    env.reset()
+    gen = torch.Generator().manual_seed(seed)
+    records = []
+    for k in range(steps + 1):
+        snap = _snapshot(env, contract)
+        if k < steps:
+            action = 0.3 * torch.randn(env.num_envs, 29, generator=gen)
+            env.step(action)
+            targets = term.processed_actions.clone()
+            for i, s in enumerate(snap):
+                s["next_action"] = action[i].numpy().astype(np.float64)
+                s["next_targets"] = targets[i].numpy().astype(np.float64)
+        records.append(snap)
+    return {"paths": paths, "contract": contract, "live": live, "records": records, "env": env}
+
+
+def _state(snap: dict[str, Any]):
+    from g1_mimic.deploy import RobotState
+
+    return RobotState(**snap["state"], joint_names=tuple(snap["robot_joint_names"]))
+
+
+def _runtime(rec: dict[str, Any], **kwargs):
+    from g1_mimic.deploy import PolicyRuntime
+
+    return PolicyRuntime(rec["paths"]["policy.onnx"], motion=rec["live"]["motion_file"], **kwargs)
+
+
+def _compare_terms(runtime, snap: dict[str, Any], where: str) -> None:
+    """Every term of the runtime's observation equals the env's to TOL; the first differing term is named."""
+    runtime.last_action = snap["last_action"]
+    mine = runtime.observation_terms(_state(snap), snap["t"])
+    for term in runtime.contract["observation"]["terms"]:
+        name = term["name"]
+        env_value = snap["terms"][name]
+        frame = mine[name].reshape(-1)
+        env_frame = env_value[-frame.size :]  # newest history frame
+        err = float(np.max(np.abs(env_frame - frame))) if frame.size == env_frame.size else float("inf")
+        assert err <= TOL, f"{where}: observation term '{name}' differs from the env by {err:.3g} (t={snap['t']:.3f} s)"
+
+
+def _zero_policy(src: Path, dst: Path) -> Path:
+    """An ONNX policy that always outputs zero actions, carrying ``src``'s metadata (contract)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(src))
+    dims = [[d.dim_value for d in t.type.tensor_type.shape.dim] for t in (model.graph.input[0], model.graph.output[0])]
+    weight = numpy_helper.from_array(np.zeros((dims[0][1], dims[1][1]), np.float32), "W")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", [model.graph.input[0].name, "W"], [model.graph.output[0].name])],
+        "zero_policy",
+        [helper.make_tensor_value_info(model.graph.input[0].name, TensorProto.FLOAT, dims[0])],
+        [helper.make_tensor_value_info(model.graph.output[0].name, TensorProto.FLOAT, dims[1])],
+        [weight],
+    )
+    zero = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    zero.ir_version = model.ir_version
+    zero.metadata_props.extend(model.metadata_props)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(zero, str(dst))
+    return dst
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """Default task: random start times, 2 envs, 4 recorded steps; the env is closed afterwards."""
+    from g1_mimic.rl.session import policy_session
+
+    def random_start(cfg):
+        cfg.commands.motion.start_at_zero = False
+
+    out = tmp_path_factory.mktemp("export_default")
+    with policy_session(TASK, None, num_envs=2, device="cpu", env_cfg_hook=random_start) as s:
+        rec = _record(s, out, steps=4, seed=0)
+    rec.pop("env")
+    return rec
+
+
+@pytest.fixture(scope="module")
+def ref_run(tmp_path_factory):
+    """Reference offsets + future frames + history; then a zero-action rollout until env 0 fails."""
+    from g1_mimic.rl.session import policy_session
+
+    out = tmp_path_factory.mktemp("export_ref")
+    with policy_session(TASK, None, num_envs=2, device="cpu", overrides=REF_OVERRIDES) as s:
+        rec = _record(s, out, steps=5, seed=1)
+        env = rec.pop("env")
+        env.reset()
+        ended = None
+        for k in range(1, 200):
+            _, _, terminated, truncated, _ = env.step(torch.zeros(env.num_envs, 29))
+            if bool(terminated[0] or truncated[0]):
+                tm = env.termination_manager
+                ended = (k * env.step_dt, sorted(n for n in tm.active_terms if bool(tm.get_term(n)[0])))
+                break
+        rec["zero_action_end"] = ended
+    return rec
+
+
+# ------------------------------------------------------------------------------------------ contract
+def test_contract_is_read_from_the_env(default_run):
+    from g1_mimic.rl.export import read_onnx_metadata
+    from g1_mimic.robots.g1_constants import SDK_JOINT_NAMES
+
+    c, live = default_run["contract"], default_run["live"]
+    assert c["format"] == "g1_mimic.deploy_contract" and c["format_version"] == 1
+    assert c["joint_names"] == live["action_joint_names"]
+    assert [t["name"] for t in c["observation"]["terms"]] == live["obs_names"]
+    assert [t["dim"] for t in c["observation"]["terms"]] == live["obs_dims"]
+    assert c["observation_dim"] == sum(live["obs_dims"]) == 160 and c["action_dim"] == 29
+    assert np.allclose(c["action"]["scale"], live["action_scale"])
+    assert c["action"]["offset_kind"] == "default_joint_pos" and np.allclose(c["action"]["offset"], live["default_pos"])
+    ids = [live["robot_joint_names"].index(j) for j in c["joint_names"]]
+    for key, values in (
+        ("stiffness", live["stiffness"]),
+        ("damping", live["damping"]),
+        ("effort_limit", live["effort"]),
+    ):
+        assert np.allclose(c["joints"][key], np.asarray(values)[ids]), key
+    assert [SDK_JOINT_NAMES[k] for k in c["policy_to_sdk"]] == c["joint_names"]
+    assert c["sdk_joint_names"] == list(SDK_JOINT_NAMES)
+    assert c["control_dt"] == pytest.approx(0.02) and c["physics_dt"] == pytest.approx(0.005) and c["decimation"] == 4
+    assert c["reference"]["anchor_body"] == "torso_link" and c["robot"]["root_body"] == "pelvis"
+    lin = next(t for t in c["observation"]["terms"] if t["name"] == "base_lin_vel")
+    assert lin["kind"] == "root_lin_vel_b" and lin["noise"] == {
+        "operation": "add",
+        "type": "uniform",
+        "n_min": -0.5,
+        "n_max": 0.5,
+    }
+    assert c["observation"]["noise_applied_in_training"] is False  # exported from the play cfg
+    from g1_mimic.deploy.failures import BEYONDMIMIC_TERMINATIONS
+
+    for key, expected in BEYONDMIMIC_TERMINATIONS.items():  # the sim2sim fallback is the default task's
+        assert {k: v for k, v in c["terminations"][key].items() if k != "env_term"} == expected, key
+    assert c["onnx"]["input_name"] == "obs" and c["onnx"]["output_name"] == "actions"
+    assert read_onnx_metadata(default_run["paths"]["policy.onnx"]) == c
+
+
+def test_observation_matches_env_term_by_term(default_run):
+    runtime = _runtime(default_run, robot_joint_names=default_run["live"]["robot_joint_names"])
+    checked = 0
+    for k, step in enumerate(default_run["records"]):
+        for i, snap in enumerate(step):
+            _compare_terms(runtime, snap, f"step {k} env {i}")
+            runtime.reset()
+            runtime.last_action = snap["last_action"]
+            full = runtime.observation(_state(snap), snap["t"], update_history=False)
+            assert np.max(np.abs(full - snap["obs"])) <= TOL
+            # joints in another order (e.g. SDK order on the robot): mapped by name, same observation
+            shuffled = _state(snap)
+            perm = np.random.default_rng(k * 10 + i).permutation(len(shuffled.joint_names))
+            shuffled.joint_names = tuple(shuffled.joint_names[j] for j in perm)
+            shuffled.joint_pos, shuffled.joint_vel = shuffled.joint_pos[perm], shuffled.joint_vel[perm]
+            assert np.array_equal(runtime.observation(shuffled, snap["t"], update_history=False), full)
+            checked += 1
+    assert checked == 10
+    times = [snap["t"] for step in default_run["records"] for snap in step]
+    assert max(times) - min(times) > 0.5, "random start times should spread the reference over the clip"
+
+
+def test_pd_targets_match_env_action_term(default_run):
+    runtime = _runtime(default_run)
+    for step in default_run["records"][:-1]:
+        for snap in step:
+            target = runtime.targets(snap["next_action"], snap["t"])
+            assert np.max(np.abs(target - snap["next_targets"])) <= TOL
+            sdk = runtime.to_sdk(target)
+            assert np.allclose(runtime.from_sdk(sdk), target)
+
+
+def test_reanchoring_and_anchor_kinematics_match_env(default_run):
+    from g1_mimic.deploy import AnchorKinematics
+    from g1_mimic.deploy.failures import reanchored_body_pos
+
+    runtime = _runtime(default_run)
+    fk = AnchorKinematics("torso_link")
+    ee = runtime.failures.ee_bodies
+    for step in default_run["records"]:
+        for snap in step:
+            st = snap["state"]
+            ref = runtime.reference.at(snap["t"])
+            mine = reanchored_body_pos(ref, "torso_link", ee, st["anchor_pos_w"], st["anchor_quat_w"])
+            assert np.max(np.abs(mine - snap["ee_reanchored"])) <= TOL
+            pos, quat = fk.anchor_pose(st["root_pos_w"], st["root_quat_w"], st["joint_pos"], snap["robot_joint_names"])
+            assert np.max(np.abs(pos - st["anchor_pos_w"])) < 1e-4
+            assert abs(abs(float(np.dot(quat, st["anchor_quat_w"]))) - 1.0) < 1e-6
+
+
+def test_onnx_policy_matches_torchscript(default_run):
+    runtime = _runtime(default_run)
+    jit = torch.jit.load(str(default_run["paths"]["policy.pt"]))
+    real = np.stack([snap["obs"] for step in default_run["records"] for snap in step]).astype(np.float32)
+    rand = np.random.default_rng(0).normal(size=(6, real.shape[1])).astype(np.float32)
+    for obs in np.concatenate([real, rand]):
+        mine = runtime.infer(obs)
+        with torch.no_grad():
+            ref = jit(torch.from_numpy(obs[None])).numpy()[0]
+        assert np.max(np.abs(mine - ref)) <= TOL
+
+
+def _edited(contract: dict[str, Any], edit: str) -> dict[str, Any]:
+    c = json.loads(json.dumps(contract))
+    if edit == "swap_joints":
+        c["joint_names"][0], c["joint_names"][1] = c["joint_names"][1], c["joint_names"][0]
+    elif edit == "dim":
+        c["observation"]["terms"][0]["dim"] -= 1
+    elif edit == "version":
+        c["format_version"] += 1
+    elif edit == "stiffness":
+        c["joints"]["stiffness"][3] *= 2.0
+    return c
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        ("swap_joints", "joint_names[0]"),
+        ("dim", "observation.terms[0].dim"),
+        ("version", "format_version"),
+        ("stiffness", "joints.stiffness[3]"),
+    ],
+)
+def test_hand_edited_contract_is_refused(default_run, tmp_path, edit, field):
+    from g1_mimic.deploy import ContractError, PolicyRuntime
+
+    bad = tmp_path / "policy.json"
+    bad.write_text(json.dumps(_edited(default_run["contract"], edit)))
+    with pytest.raises(ContractError) as info:
+        PolicyRuntime(default_run["paths"]["policy.onnx"], default_run["live"]["motion_file"], contract=bad)
+    assert info.value.field == field
+    assert f"'{field}'" in str(info.value)
+
+
+def test_contract_checks_without_embedded_copy(default_run, tmp_path):
+    """An ONNX file without metadata: the contract's own consistency and the tensor widths are still checked."""
+    import onnx
+
+    from g1_mimic.deploy import ContractError, PolicyRuntime, validate_contract
+
+    c = default_run["contract"]
+    with pytest.raises(ContractError) as info:
+        validate_contract(_edited(c, "swap_joints"))
+    assert info.value.field == "policy_to_sdk[0]"
+    with pytest.raises(ContractError) as info:
+        validate_contract(_edited(c, "dim"))
+    assert info.value.field == "observation.terms[0].dim"
+    model = onnx.load(str(default_run["paths"]["policy.onnx"]))
+    del model.metadata_props[:]
+    bare = tmp_path / "bare.onnx"
+    onnx.save(model, str(bare))
+    shorter = json.loads(json.dumps(c))
+    dropped = shorter["observation"]["terms"].pop()  # a consistent contract for a 131-wide input
+    shorter["observation_dim"] -= dropped["dim"]
+    with pytest.raises(ContractError) as info:
+        PolicyRuntime(bare, default_run["live"]["motion_file"], contract=shorter)
+    assert info.value.field == "observation_dim" and "ONNX input" in str(info.value)
+    with pytest.raises(ContractError) as info:
+        PolicyRuntime(
+            default_run["paths"]["policy.onnx"],
+            default_run["live"]["motion_file"],
+            robot_joint_names=c["joint_names"][:-1] + ["hand_joint"],
+        )
+    assert info.value.field == "joint_names" and "hand_joint" in str(info.value)
+
+
+def test_deploy_yaml_follows_the_contract(default_run, ref_run):
+    for rec, action_key in ((default_run, "JointPositionAction"), (ref_run, "ReferenceJointPositionAction")):
+        c = rec["contract"]
+        text = rec["paths"]["deploy.yaml"].read_text()
+        cfg = yaml.safe_load(text)
+        assert list(cfg) == [
+            "joint_ids_map",
+            "step_dt",
+            "stiffness",
+            "damping",
+            "default_joint_pos",
+            "commands",
+            "actions",
+            "observations",
+        ]
+        assert cfg["joint_ids_map"] == c["policy_to_sdk"] and cfg["step_dt"] == pytest.approx(c["control_dt"])
+        for key, src in (("stiffness", "stiffness"), ("damping", "damping")):
+            for i, k in enumerate(c["policy_to_sdk"]):
+                assert cfg[key][k] == pytest.approx(c["joints"][src][i])
+        assert cfg["default_joint_pos"] == pytest.approx(c["joints"]["default_pos"])
+        act = cfg["actions"][action_key]
+        assert act["scale"] == pytest.approx(c["action"]["scale"]) and act["joint_names"] == c["joint_names"]
+        assert (act["offset"] is None) == (action_key == "ReferenceJointPositionAction")
+        obs = cfg["observations"]
+        assert list(obs)[:3] == ["motion_command", "motion_anchor_pos_b", "motion_anchor_ori_b"]
+        assert sum(len(v["scale"]) * v["history_length"] for v in obs.values()) == c["observation_dim"]
+    hist = yaml.safe_load(ref_run["paths"]["deploy.yaml"].read_text())["observations"]
+    assert hist["joint_pos_rel"]["history_length"] == 3 and hist["last_action"]["history_length"] == 2
+
+
+# ------------------------------------------------------------------------------------------ reference offsets, future frames, history
+def test_reference_offset_env_parity_with_history(ref_run):
+    c = ref_run["contract"]
+    assert c["action"]["offset_kind"] == "reference_joint_pos" and c["action"]["offset"] is None
+    assert c["observation_dim"] == 160 + 2 * 29 + 29 + 3 * 38
+    assert [t["history_length"] for t in c["observation"]["terms"] if t["history_length"]] == [3, 2]
+    future = next(t for t in c["observation"]["terms"] if t["kind"] == "future_reference")
+    assert future["time_offsets_s"] == pytest.approx([0.02, 0.04, 0.06])
+    for i in range(2):
+        runtime = _runtime(ref_run)
+        for k, step in enumerate(ref_run["records"]):
+            snap = step[i]
+            if k > 0 and snap["episode_length"] == 0:
+                runtime.reset()  # the env reset this one: its history restarts
+            _compare_terms(runtime, snap, f"step {k} env {i}")
+            runtime.last_action = snap["last_action"]
+            full = runtime.observation(_state(snap), snap["t"], update_history=True)
+            err = np.abs(full - snap["obs"])
+            assert err.max() <= TOL, (
+                f"step {k} env {i}: full observation (with history) differs at index {int(err.argmax())}"
+            )
+            if "next_action" in snap:
+                target = runtime.targets(snap["next_action"], snap["t"])
+                assert np.max(np.abs(target - snap["next_targets"])) <= TOL
+
+
+def test_zero_action_policy_fails_in_sim2sim_as_in_the_env(ref_run, tmp_path):
+    """Reference-offset PD with zero actions (no balance feedback): MuJoCo C and Newton agree on when it falls."""
+    from g1_mimic.deploy.sim2sim import Sim2SimOptions, run_sim2sim
+
+    assert ref_run["zero_action_end"] is not None, "the zero-action robot did not fall in the env within 4 s"
+    env_time, env_terms = ref_run["zero_action_end"]
+    zero = _zero_policy(ref_run["paths"]["policy.onnx"], tmp_path / "zero" / "policy.onnx")
+    report, episodes, _ = run_sim2sim(
+        zero,
+        ref_run["live"]["motion_file"],
+        Sim2SimOptions(standing_s=1.0),
+        contract=ref_run["paths"]["policy.json"],
+        progress=None,
+    )
+    assert report["success_rate"] == 0.0
+    ep = episodes[0]
+    assert abs(ep.failure_time_s - env_time) <= 0.2, (ep.failure_time_s, env_time, ep.failure, env_terms)
+    assert set(ep.failure) & set(env_terms), (ep.failure, env_terms)
