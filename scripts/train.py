@@ -14,7 +14,9 @@ Thin wrapper around ``python -m isaaclab train --rl_library rsl_rl``: every Isaa
   ``success_sampling``, ``ref_actions``; see ``docs/variants.md``);
 - ``--resume``: continue the newest run of the experiment (same as ``--checkpoint latest``);
 - ``--headless``: accepted for habit (Isaac Lab 3.0 is headless unless ``--viz`` is given);
-- ``--no_export``: skip the ONNX/TorchScript export after training.
+- ``--no_export``: skip the ONNX/TorchScript export after training;
+- ``--max_minutes M``: a wall-clock budget for the learning loop; training stops after the iteration
+  that crosses it (or at ``--max_iterations``, whichever comes first) and saves a checkpoint.
 
 Runs go to ``logs/rsl_rl/<experiment>/<timestamp>/``; checkpoints are written atomically; after
 training the last checkpoint is exported to ``<run>/exported/policy.onnx`` (+ ``policy.pt``, ``policy.json``).
@@ -40,6 +42,7 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--no_export", action="store_true")
     parser.add_argument("--task", default="Isaac-G1-Mimic-v0")
     parser.add_argument("--experiment_name", default=None)
+    parser.add_argument("--max_minutes", type=float, default=None)
     return parser.parse_known_args(argv)
 
 
@@ -103,6 +106,14 @@ def main(argv: list[str] | None = None) -> int:
     from g1_mimic.rl.checkpoint import install_atomic_runner_save, latest_checkpoint
 
     install_atomic_runner_save()
+    if ours.max_minutes is not None:
+        if ours.max_minutes <= 0:
+            raise SystemExit(f"[train] --max_minutes must be positive, got {ours.max_minutes}")
+        if "--distributed" in il_argv:
+            raise SystemExit("[train] --max_minutes is single-process only: use --max_iterations with --distributed")
+        from g1_mimic.rl.budget import install_time_budget
+
+        install_time_budget(60.0 * ours.max_minutes)
     logs = Path("logs") / "rsl_rl"
 
     def run_dirs() -> set[Path]:

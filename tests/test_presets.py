@@ -18,14 +18,23 @@ def _physics(overrides):
     return env_cfg, agent_cfg
 
 
-def test_default_preset_is_newton_mujoco_warp_sized_for_the_g1():
+def test_default_preset_is_newton_sized_for_the_g1_and_mujoco_c_on_cpu():
     env_cfg, agent_cfg = _physics([])
     phys = env_cfg.sim.physics
     assert type(phys).__name__ == "NewtonCfg"
     assert phys.solver_cfg.nconmax == 64 and phys.solver_cfg.njmax == 400
     assert phys.solver_cfg.use_mujoco_contacts
-    if not torch.cuda.is_available():
+    if torch.cuda.is_available():
+        assert type(phys.solver_cfg).__name__ == "MJWarpSolverCfg"
+    else:
+        # the fastest CPU preset that passes parity (tests/test_mujoco_cpu.py) is the CPU default
+        assert type(phys.solver_cfg).__name__ == "MuJoCoCPUSolverCfg"
         assert env_cfg.sim.device == "cpu" and phys.use_cuda_graph is False and agent_cfg.device == "cpu"
+
+
+def test_newton_mjwarp_stays_selectable_on_cpu():
+    env_cfg, _ = _physics(["presets=newton_mjwarp"])
+    assert type(env_cfg.sim.physics.solver_cfg).__name__ == "MJWarpSolverCfg"
 
 
 def test_physx_presets_select_physx():

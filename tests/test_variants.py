@@ -11,7 +11,7 @@ def test_variant_table_and_override_merging():
     from g1_mimic.rl.variants import load_variants, variant_overrides
 
     table = load_variants()
-    assert {"beyondmimic", "deepmimic", "mimickit", "future_obs", "history", "no_state_estimation", "actuation", "success_sampling", "ref_actions"} <= set(table)
+    assert {"beyondmimic", "deepmimic", "mimickit", "future_obs", "history", "no_state_estimation", "actuation", "success_sampling", "ref_actions", "contacts"} <= set(table)
     assert all(spec.get("source") for spec in table.values())
     assert variant_overrides(["beyondmimic"]) == []
     merged = variant_overrides(["mimickit", "ref_actions"])

@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from g1_mimic.motion.contacts import contact_labels_for
 from g1_mimic.motion.format import Motion, MotionFormatError, load_motion
 
 __all__ = ["MotionLibrary", "MotionLibraryError", "MotionState"]
@@ -87,6 +88,9 @@ class MotionState:
         body_quat_w: ``[N, B, 4]`` body orientations in the world frame, **xyzw**, unit norm.
         body_lin_vel_w: ``[N, B, 3]`` linear velocities of the body origins, world frame (m/s).
         body_ang_vel_w: ``[N, B, 3]`` angular velocities, world frame (rad/s).
+        contact: ``[N, K]`` 1.0 where body ``contact_body_names[k]`` touches the ground in the
+            reference (nearest frame; the last frame after the clip), else 0.0; None when the
+            library was built without ``contact_body_names``.
     """
 
     joint_pos: torch.Tensor
@@ -95,6 +99,7 @@ class MotionState:
     body_quat_w: torch.Tensor
     body_lin_vel_w: torch.Tensor
     body_ang_vel_w: torch.Tensor
+    contact: torch.Tensor | None = None
 
 
 def _slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -169,6 +174,9 @@ class MotionLibrary:
         success_alpha: per-episode EMA rate of the clip success rates.
         success_init: initial success rate of every clip.
         success_floor: lower bound of the success-rate factor ``1 - s_c``.
+        contact_body_names: bodies whose ground contact :meth:`get_state` reports
+            (``MotionState.contact``): each clip's ``contact_labels`` when it labels them all, else
+            labels estimated from the clip's kinematics (:mod:`g1_mimic.motion.contacts`).
     """
 
     def __init__(
@@ -192,6 +200,7 @@ class MotionLibrary:
         success_alpha: float = 0.01,
         success_init: float = 0.5,
         success_floor: float = 0.1,
+        contact_body_names: Sequence[str] = (),
     ):
         motions = list(motions)
         if not motions:
@@ -282,6 +291,10 @@ class MotionLibrary:
         fields: dict[str, list[np.ndarray]] = {
             k: [] for k in ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w")
         }
+        self.contact_body_names: list[str] = list(contact_body_names)
+        #: Per clip, where its contact labels came from: ``"file"`` or ``"estimated"`` (from kinematics).
+        self.contact_label_source: list[str] = []
+        contact_arrays: list[np.ndarray] = []
         fps, nframes = np.empty(C), np.empty(C, dtype=np.int64)
         for c, (m, name) in enumerate(zip(motions, self.clip_names, strict=True)):
             where = f"clip '{name}'"
@@ -303,6 +316,10 @@ class MotionLibrary:
             fields["body_lin_vel_w"].append(m.body_lin_vel_w[:, brows])
             fields["body_ang_vel_w"].append(m.body_ang_vel_w[:, brows])
             fps[c], nframes[c] = float(m.fps), m.num_frames
+            if self.contact_body_names:
+                labels, source = contact_labels_for(m, self.contact_body_names, where)
+                contact_arrays.append(labels)
+                self.contact_label_source.append(source)
             for key in fields:
                 if not np.all(np.isfinite(fields[key][-1])):
                     raise MotionLibraryError(f"{where}: field '{key}' holds NaN or infinite values. Re-convert it.")
@@ -319,6 +336,11 @@ class MotionLibrary:
         self.body_quat_w = flat_data["body_quat_w"]
         self.body_lin_vel_w = flat_data["body_lin_vel_w"]
         self.body_ang_vel_w = flat_data["body_ang_vel_w"]
+        #: ``[F, K]`` float 0/1 contact labels of ``contact_body_names``, or None without them.
+        self.contact: torch.Tensor | None = (
+            torch.from_numpy(np.concatenate(contact_arrays, axis=0).astype(np.float32)).to(self.device)
+            if contact_arrays else None
+        )
         assert self.joint_pos.shape[1:] == (J,) and self.body_pos_w.shape[1:] == (B, 3)
 
         duration = (nframes - 1) / fps
@@ -542,6 +564,7 @@ class MotionLibrary:
             body_quat_w=body_quat,
             body_lin_vel_w=interp(self.body_lin_vel_w, True),
             body_ang_vel_w=interp(self.body_ang_vel_w, True),
+            contact=None if self.contact is None else (interp(self.contact, False) >= 0.5).float(),
         )
 
     # ------------------------------------------------------------------------------------------

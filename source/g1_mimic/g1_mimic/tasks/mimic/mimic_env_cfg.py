@@ -326,6 +326,17 @@ class RewardsCfg:
         weight=-0.1,
         params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0},
     )
+    feet_contact_match = RewTerm(
+        func=mdp.feet_contact_match,
+        weight=0.0,
+        params={
+            "command_name": "motion",
+            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING, preserve_order=True),
+            "threshold": 1.0,
+        },
+    )
+    """VideoMimic contact matching; off (weight 0, not computed) unless a variant gives it a weight
+    (``--variant contacts``: 0.5)."""
 
 
 @configclass
@@ -341,6 +352,16 @@ class DeepMimicRewardsCfg:
         weight=0.15,
         params={"command_name": "motion", "scale": 10.0, "body_names": MISSING},
     )
+    feet_contact_match = RewTerm(
+        func=mdp.feet_contact_match,
+        weight=0.0,
+        params={
+            "command_name": "motion",
+            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING, preserve_order=True),
+            "threshold": 1.0,
+        },
+    )
+    """VideoMimic contact matching; off unless a variant gives it a weight (``--variant contacts``)."""
 
 
 @configclass
@@ -361,6 +382,11 @@ class TerminationsCfg:
         func=mdp.bad_motion_body_pos_z_only, params={"command_name": "motion", "threshold": 0.25, "body_names": MISSING}
     )
     nonfinite_state = DoneTerm(func=mdp.nonfinite_state)
+    illegal_contact = DoneTerm(
+        func=mdp.illegal_contact_switchable,
+        params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0, "enabled": False},
+    )
+    """Contact of a body other than the feet (VideoMimic); off unless enabled (``--variant contacts``)."""
 
 
 @configclass
@@ -372,8 +398,8 @@ class DeepMimicTerminationsCfg:
     motion_finished = DoneTerm(func=mdp.motion_finished, params={"command_name": "motion"}, time_out=True)
     pose_error = DoneTerm(func=mdp.deepmimic_pose_error_too_large, params={"command_name": "motion", "threshold": 1.0})
     illegal_contact = DoneTerm(
-        func=mdp.illegal_contact,
-        params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0},
+        func=mdp.illegal_contact_switchable,
+        params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0, "enabled": True},
     )
     """MimicKit allows contacts of the feet and knees only (hands too if added to the allowed bodies)."""
     nonfinite_state = DoneTerm(func=mdp.nonfinite_state)

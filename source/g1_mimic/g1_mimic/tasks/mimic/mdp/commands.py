@@ -66,6 +66,7 @@ class MotionCommand(CommandTerm):
             tail_mode=cfg.tail_mode,
             tail_blend_time=cfg.tail_blend_time_s,
             default_joint_pos=self.robot.data.default_joint_pos.torch[0].tolist(),
+            contact_body_names=list(cfg.contact_body_names),
         )
         n = self.num_envs
         self.clip_ids = torch.zeros(n, dtype=torch.long, device=self.device)
@@ -250,6 +251,8 @@ class MotionCommand(CommandTerm):
     def _write_ref(dst: MotionState, src: MotionState, env_ids: torch.Tensor) -> None:
         for name in ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w"):
             getattr(dst, name)[env_ids] = getattr(src, name)
+        if dst.contact is not None:
+            dst.contact[env_ids] = src.contact
 
     def _reset_robot_to_reference(self, env_ids: torch.Tensor, state: MotionState) -> None:
         """Reference-state initialisation: put the robot on the reference root pose/velocity and joints, plus noise."""
@@ -362,5 +365,8 @@ class MotionCommandCfg(CommandTermCfg):
 
     tail_blend_time_s: float = 1.0
 
+    contact_body_names: list[str] = []
+    """Bodies whose reference ground contact the command serves (``ref.contact``, for contact matching);
+    labels from the clip files, else estimated from the clip kinematics (:mod:`g1_mimic.motion.contacts`)."""
     sampling_log_interval: int = 24
     """Env steps between two logs of the sampling state (one rsl_rl rollout by default)."""

@@ -13,6 +13,7 @@ import torch
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
+    from isaaclab.managers import SceneEntityCfg
 
     from .commands import MotionCommand
 
@@ -63,3 +64,31 @@ def motion_global_body_angular_velocity_error_exp(env: ManagerBasedRLEnv, comman
     cmd = _cmd(env, command_name)
     err = torch.sum(torch.square(cmd.body_ang_vel_w - cmd.robot_body_ang_vel_w), dim=-1).mean(-1)
     return torch.exp(-err / std**2)
+
+
+def feet_contact_match(
+    env: ManagerBasedRLEnv, command_name: str, sensor_cfg: SceneEntityCfg, threshold: float = 1.0
+) -> torch.Tensor:
+    """VideoMimic's contact matching: the fraction of the command's contact bodies whose ground contact
+    agrees with the reference's contact labels (1 when all agree, 0 when none do).
+
+    A body is in contact when the norm of its net normal contact force exceeds ``threshold`` (N).
+    ``sensor_cfg.body_names`` must list the command's ``contact_body_names`` in the same order
+    (``preserve_order=True``).
+    """
+    cmd = _cmd(env, command_name)
+    ref = cmd.ref.contact
+    if ref is None:
+        raise ValueError(
+            f"feet_contact_match: command '{command_name}' serves no contact labels; set "
+            "env.commands.motion.contact_body_names to the bodies of this term's sensor_cfg.body_names"
+        )
+    sensor = env.scene.sensors[sensor_cfg.name]
+    forces = sensor.data.net_normal_forces_w.torch[:, sensor_cfg.body_ids]
+    robot = (torch.linalg.norm(forces, dim=-1) > threshold).float()
+    if robot.shape != ref.shape:
+        raise ValueError(
+            f"feet_contact_match: the sensor selects {robot.shape[1]} bodies but the command labels "
+            f"{ref.shape[1]} ({cmd.cfg.contact_body_names}); list the same bodies in both"
+        )
+    return 1.0 - torch.abs(robot - ref).mean(dim=1)

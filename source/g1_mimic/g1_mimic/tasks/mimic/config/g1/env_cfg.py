@@ -11,9 +11,9 @@ from isaaclab_tasks.utils import PresetCfg
 from g1_mimic.data import bundled_motion
 from g1_mimic.motion.generate import DEFAULT_CLIP
 from g1_mimic.robots.g1 import G1_ACTION_SCALE, G1_CFG
-from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, TRACKED_BODIES
+from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, FEET_BODIES, TRACKED_BODIES
 
-from ...mimic_env_cfg import MimicEnvCfg
+from ...mimic_env_cfg import DeepMimicTerminationsCfg, MimicEnvCfg, MimicPhysicsCfg
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def announce_cpu_once() -> None:
     if not _CPU_NOTICE_SHOWN:
         print(
             "[g1_mimic] No CUDA device: Isaac-G1-Mimic-v0 runs on the CPU (sim.device=cpu, CUDA graphs off, "
-            "agent.device=cpu, CPU-sized defaults).",
+            "agent.device=cpu, CPU-sized defaults, physics preset mujoco_cpu unless presets= names another).",
             flush=True,
         )
         _CPU_NOTICE_SHOWN = True
@@ -59,6 +59,7 @@ class G1MimicEnvCfg(MimicEnvCfg):
         cmd.motion_file = str(bundled_motion(DEFAULT_CLIP))
         cmd.anchor_body_name = ANCHOR_BODY
         cmd.body_names = list(TRACKED_BODIES)
+        cmd.contact_body_names = list(FEET_BODIES)
         for events in _alternatives(self.events):
             events.base_com.params["asset_cfg"].body_names = [ANCHOR_BODY]
         for rewards in _alternatives(self.rewards):
@@ -66,23 +67,38 @@ class G1MimicEnvCfg(MimicEnvCfg):
                 rewards.undesired_contacts.params["sensor_cfg"].body_names = [
                     r"^(?!left_ankle_roll_link$)(?!right_ankle_roll_link$)(?!left_wrist_yaw_link$)(?!right_wrist_yaw_link$).+$"
                 ]
+            if hasattr(rewards, "feet_contact_match"):
+                rewards.feet_contact_match.params["sensor_cfg"].body_names = list(FEET_BODIES)
             if hasattr(rewards, "key_body_pos"):
                 rewards.key_body_pos.params["body_names"] = list(DEEPMIMIC_KEY_BODIES)
         for terminations in _alternatives(self.terminations):
             if hasattr(terminations, "ee_body_pos"):
                 terminations.ee_body_pos.params["body_names"] = list(END_EFFECTOR_BODIES)
-            if hasattr(terminations, "illegal_contact"):
+            if isinstance(terminations, DeepMimicTerminationsCfg):
                 # MimicKit's allowed contact bodies on the G1: knees and the ankle (foot) links
                 terminations.illegal_contact.params["sensor_cfg"].body_names = [
                     r"^(?!left_knee_link$)(?!right_knee_link$)(?!left_ankle_.*_link$)(?!right_ankle_.*_link$).+$"
+                ]
+            elif hasattr(terminations, "illegal_contact"):
+                # VideoMimic: only the feet may touch (ankle links); add hands by editing this regex
+                terminations.illegal_contact.params["sensor_cfg"].body_names = [
+                    r"^(?!left_ankle_.*_link$)(?!right_ankle_.*_link$).+$"
                 ]
         if not cuda_available():
             self.apply_cpu_defaults()
 
     def apply_cpu_defaults(self) -> None:
-        """CPU device, no CUDA graphs, and a scene sized for a 2-core machine."""
+        """CPU device, no CUDA graphs, the fastest CPU physics preset, and a scene sized for a 2-core machine.
+
+        The physics default becomes ``mujoco_cpu`` (MuJoCo C per env, ~4-8x the env-steps/s of
+        ``newton_mjwarp`` on CPU with the same model and contact settings; parity tests in
+        ``tests/test_mujoco_cpu.py``, numbers in ``docs/performance.md``); ``presets=newton_mjwarp``
+        still selects MuJoCo-Warp.
+        """
         announce_cpu_once()
         self.sim.device = "cpu"
+        if isinstance(self.sim.physics, MimicPhysicsCfg):
+            self.sim.physics.default = self.sim.physics.mujoco_cpu
         for physics in _alternatives(self.sim.physics):
             if hasattr(physics, "use_cuda_graph"):
                 physics.use_cuda_graph = False
@@ -105,7 +121,8 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
     Changes from the default (each measured against it, see ``docs/performance.md``):
     PD targets as offsets from the reference (``ReferenceJointPositionAction``); no pushes and no
     startup randomisation; reference-state init without velocity/joint noise and with small pose
-    noise; penalties (action rate, joint limits, undesired contacts) at a tenth of their weight.
+    noise; penalties (action rate, joint limits, undesired contacts) at a tenth of their weight;
+    128 envs on CPU.
     """
 
     def __post_init__(self):
@@ -127,3 +144,7 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
             for name in ("action_rate_l2", "joint_limit", "undesired_contacts"):
                 if hasattr(rewards, name):
                     getattr(rewards, name).weight *= 0.1
+        if not cuda_available():
+            # 128 envs x 24 steps on mujoco_cpu: ~1.5 s per PPO iteration on 2 cores, the most samples/s
+            # per update of the counts measured (64: 0.86 s for half the samples; docs/performance.md)
+            self.scene.num_envs = 128

@@ -68,4 +68,5 @@ class G1MimicCPULearnPPORunnerCfg(G1MimicPPORunnerCfg):
     def apply_cpu_defaults(self) -> None:
         super().apply_cpu_defaults()
         self.policy.init_noise_std = 0.3
-        self.save_interval = 25
+        self.save_interval = 100
+        self.max_iterations = 5000  # bound the run with scripts/train.py --max_minutes
