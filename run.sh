@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone: install if needed, train Isaac-G1-Mimic-v0 on the default bundled
-# clip (CPU: 64 envs), export the policy (ONNX + TorchScript + metadata) and evaluate it.
-# Outputs: logs/rsl_rl/g1_mimic/<run>/model_<iter>.pt, <run>/exported/policy.onnx, <run>/eval.json
-# Knobs: G1_MIMIC_ITERATIONS (default 30), G1_MIMIC_NUM_ENVS (default 64), G1_MIMIC_MOTION (default: bundled wave).
+# clip (CPU: 64 envs, MuJoCo C physics), export the policy (ONNX + TorchScript + deploy contract), evaluate
+# it in the training simulator and run it in plain MuJoCo through the Isaac-Lab-free deploy runtime (sim2sim).
+# Outputs: logs/rsl_rl/g1_mimic/<run>/model_<iter>.pt, <run>/exported/policy.onnx, <run>/eval.json, <run>/sim2sim.json
+# Knobs: G1_MIMIC_ITERATIONS (default 100), G1_MIMIC_NUM_ENVS (default 64), G1_MIMIC_MOTION (default: bundled wave).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")" && pwd)
 cd "$repo"
 bash tools/install.sh
 py="$repo/.venv/bin/python"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-iters=${G1_MIMIC_ITERATIONS:-30}
+iters=${G1_MIMIC_ITERATIONS:-100}
 envs=${G1_MIMIC_NUM_ENVS:-64}
 motion_args=()
 [ -n "${G1_MIMIC_MOTION:-}" ] && motion_args=(--motion "$G1_MIMIC_MOTION")
@@ -20,7 +21,10 @@ run_dir=$(ls -d logs/rsl_rl/g1_mimic/*/ | sort | tail -n 1)
 ckpt=$("$py" -c "from g1_mimic.rl.checkpoint import latest_checkpoint; print(latest_checkpoint('$run_dir'))")
 echo "[run] evaluating $ckpt"
 "$py" scripts/evaluate.py --checkpoint "$ckpt" --num_envs 8 --num_episodes 16 --json "${run_dir}eval.json" "${motion_args[@]}"
+echo "[run] sim2sim: the exported policy in plain MuJoCo (no Isaac Lab)"
+"$py" scripts/sim2sim.py --policy "${run_dir}exported/policy.onnx" --motion "${G1_MIMIC_MOTION:-wave}" --json "${run_dir}sim2sim.json"
 echo "[run] done in $(( $(date +%s) - start )) s (after install)."
 echo "[run] checkpoint: $ckpt"
 echo "[run] exported:   ${run_dir}exported/policy.onnx"
 echo "[run] report:     ${run_dir}eval.json"
+echo "[run] sim2sim:    ${run_dir}sim2sim.json"

@@ -12,7 +12,7 @@ the current device, warms it up, then measures:
 - bare physics: the same scene stepped with the same substeps (``decimation`` physics steps per
   env step, actions written, scene updated) and no managers: env-steps/s;
 - MuJoCo C: one ``MjData`` of the same G1 model (``g1_sim.xml``: floor, 29 PD position actuators,
-  dt 0.005 s) stepped by ``mj_step`` on one core, reported as env-steps/s
+  dt 0.005 s) stepped by ``mj_step`` on one core (best of 5 windows), reported as env-steps/s
   (= physics steps/s / decimation) for one env; it does not scale with the env count.
 
 Reported per preset and env count: min and median over repeats; ratios task / bare physics (the
@@ -55,15 +55,20 @@ def mujoco_c_env_steps_per_s(decimation: int = 4, seconds: float = 3.0) -> float
 
     # restart from standing every 1 s of simulated time (as episodes do): PD alone does not keep the
     # G1 up for long, and a fallen robot has other contacts
-    stand()
-    n = 0
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        for _ in range(200):
-            mujoco.mj_step(model, data)
-        n += 200
+    # best of 5 windows: on a shared (virtual) machine a single window can be slowed by neighbours, and
+    # the best window is the machine's limit
+    best = 0.0
+    for _ in range(5):
         stand()
-    return n / (time.perf_counter() - t0) / decimation
+        n = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds / 5:
+            for _ in range(200):
+                mujoco.mj_step(model, data)
+            n += 200
+            stand()
+        best = max(best, n / (time.perf_counter() - t0) / decimation)
+    return best
 
 
 #: Presets that run on the CPU only (skipped by default on CUDA).

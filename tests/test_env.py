@@ -206,3 +206,25 @@ def test_reference_time_advances_with_the_episode(env):
     env.step(torch.zeros(4, 29))
     alive = env.episode_length_buf == 1
     assert torch.allclose(cmd.time_s[alive], t0[alive] + env.step_dt, atol=1e-6)
+
+
+def test_cached_transforms_follow_robot_and_reference_changes(env):
+    """The command caches the anchor-relative transforms within a step; a moved robot or a rewritten
+    reference must invalidate them (compared with a fresh computation)."""
+    import isaaclab.utils.math as math_utils
+
+    cmd = _place_on_reference(env)
+    rel0, anc0, body0 = cmd.relative_body_pose_w(), cmd.anchor_pose_b(), cmd.robot_body_pose_b()
+    assert cmd.relative_body_pose_w()[0] is rel0[0] and cmd.anchor_pose_b()[0] is anc0[0]  # cached within the step
+    _shift_root(env, dz=0.1, roll=0.3)
+    rel1, anc1, body1 = cmd.relative_body_pose_w(), cmd.anchor_pose_b(), cmd.robot_body_pose_b()
+    assert rel1[0] is not rel0[0] and anc1[0] is not anc0[0] and body1[0] is not body0[0]
+    assert not torch.allclose(anc1[0], anc0[0], atol=1e-3)
+    fresh = math_utils.subtract_frame_transforms(cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, cmd.anchor_pos_w, cmd.anchor_quat_w)
+    torch.testing.assert_close(anc1[0], fresh[0])
+    torch.testing.assert_close(anc1[1], fresh[1])
+    # a rigid motion of the whole robot leaves its bodies' poses in its own anchor frame unchanged
+    torch.testing.assert_close(body1[0], body0[0], atol=1e-4, rtol=0.0)
+    # a resample rewrites the reference of env 0: the cached re-anchored poses are recomputed
+    cmd._resample_command(torch.tensor([0]))
+    assert cmd.relative_body_pose_w()[0] is not rel1[0]

@@ -98,3 +98,18 @@ def test_evaluate_writes_report(trained_run):
     assert report["episodes"] == 4
     assert 0.0 <= report["success_rate"] <= 1.0
     assert 0.0 < report["mpkpe_m"] < 2.0
+
+
+def test_wall_clock_budget_stops_training_with_a_checkpoint(tmp_path):
+    proc = _run([str(REPO / "scripts" / "train.py"), "--num_envs", "4", "--max_iterations", "50", "--max_minutes", "0.001",
+                 "--headless", "--no_export", "--seed", "2"], cwd=tmp_path)
+    assert "wall-clock budget of 0.0 min reached after iteration 0" in proc.stdout
+    (run,) = sorted((tmp_path / "logs" / "rsl_rl" / "g1_mimic").iterdir())
+    assert sorted(p.name for p in run.glob("model_*.pt")) == ["model_0.pt"]
+    assert not list(run.glob("*.tmp*"))
+
+
+def test_wall_clock_budget_must_be_positive(tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), "--max_minutes", "0"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "--max_minutes must be positive" in proc.stderr

@@ -160,10 +160,12 @@ class ReferenceActionsCfg:
 
 @configclass
 class ActionsPresetCfg(PresetCfg):
-    """Action parameterisation: ``default`` (default-pose offsets) or ``ref_actions`` (reference offsets)."""
+    """Action parameterisation: ``default`` (default-pose offsets), ``ref_actions`` (reference offsets), or
+    ``default_pose`` (default-pose offsets by name, for tasks whose ``default`` is another alternative)."""
 
     default = ActionsCfg()
     ref_actions = ReferenceActionsCfg()
+    default_pose = ActionsCfg()
 
 
 @configclass

@@ -73,6 +73,8 @@ class MotionCommand(CommandTerm):
         self.start_time = torch.zeros(n, device=self.device)
         self._ref: MotionState = self.library.get_state(self.clip_ids, self.start_time)
         self._fresh_at = -1
+        self._ref_version = 0  # bumped whenever the reference tensors are recomputed or rewritten
+        self._cache: dict[str, tuple] = {}
         self._env_ids_all = torch.arange(n, device=self.device)
         self._last_sampling_log = 0
         for key in ("anchor_pos", "anchor_rot", "body_pos", "body_rot", "joint_pos", "joint_vel", "body_lin_vel", "body_ang_vel"):
@@ -106,6 +108,7 @@ class MotionCommand(CommandTerm):
             self._ref = self.library.get_state(self.clip_ids, self.time_s)
             self._shift_to_env_origins(self._ref, self._env_ids_all)
             self._fresh_at = step
+            self._ref_version += 1
         return self._ref
 
     def _shift_to_env_origins(self, state: MotionState, env_ids: torch.Tensor) -> None:
@@ -173,7 +176,56 @@ class MotionCommand(CommandTerm):
         return self.robot.data.body_quat_w.torch[:, self.robot_anchor_id]
 
     def relative_body_pose_w(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Reference body poses re-anchored to the robot anchor's xy and yaw (world frame)."""
+        """Reference body poses re-anchored to the robot anchor's xy and yaw (world frame).
+
+        Returns positions ``[N, B, 3]`` (m) and orientations ``[N, B, 4]``; treat them as read-only.
+        Rewards, terminations and metrics all ask for them within one env step: the result is
+        cached and reused while the reference (same step, no resample) and the robot anchor pose
+        (compared exactly) are unchanged.
+        """
+        return self._cached("relative_body_pose_w", (self.robot_anchor_pos_w, self.robot_anchor_quat_w),
+                            self._relative_body_pose_w)
+
+    def anchor_pose_b(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reference anchor position ``[N, 3]`` (m) and orientation ``[N, 4]`` in the robot anchor frame
+        (read-only; cached like :meth:`relative_body_pose_w`)."""
+        return self._cached(
+            "anchor_pose_b",
+            (self.robot_anchor_pos_w, self.robot_anchor_quat_w),
+            lambda: math_utils.subtract_frame_transforms(
+                self.robot_anchor_pos_w, self.robot_anchor_quat_w, self.anchor_pos_w, self.anchor_quat_w
+            ),
+        )
+
+    def robot_body_pose_b(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tracked robot body positions ``[N, B, 3]`` (m) and orientations ``[N, B, 4]`` in the robot anchor
+        frame (read-only; cached while the robot's body poses are unchanged)."""
+        nb = len(self.body_names)
+
+        def compute() -> tuple[torch.Tensor, torch.Tensor]:
+            return math_utils.subtract_frame_transforms(
+                self.robot_anchor_pos_w.unsqueeze(1).expand(-1, nb, -1),
+                self.robot_anchor_quat_w.unsqueeze(1).expand(-1, nb, -1),
+                self.robot_body_pos_w,
+                self.robot_body_quat_w,
+            )
+
+        return self._cached("robot_body_pose_b", (self.robot_body_pos_w, self.robot_body_quat_w), compute)
+
+    def _cached(self, name: str, robot_state: tuple[torch.Tensor, ...], compute):
+        """``compute()``, reused while the reference (its version) and ``robot_state`` (compared exactly) are
+        unchanged: the tracking terms ask for the same transforms several times per env step."""
+        _ = self.ref  # refreshes the reference (and bumps its version) when the step changed
+        ref_version = self._ref_version
+        key = torch.cat([t.reshape(t.shape[0], -1) for t in robot_state], dim=-1)
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == ref_version and torch.equal(hit[1], key):
+            return hit[2]
+        value = compute()
+        self._cache[name] = (ref_version, key, value)
+        return value
+
+    def _relative_body_pose_w(self) -> tuple[torch.Tensor, torch.Tensor]:
         anchor_pos = self.anchor_pos_w
         anchor_quat = self.anchor_quat_w
         delta_pos = self.robot_anchor_pos_w.clone()
@@ -247,12 +299,12 @@ class MotionCommand(CommandTerm):
         self._write_ref(self._ref, state, env_ids)
         self._reset_robot_to_reference(env_ids, state)
 
-    @staticmethod
-    def _write_ref(dst: MotionState, src: MotionState, env_ids: torch.Tensor) -> None:
+    def _write_ref(self, dst: MotionState, src: MotionState, env_ids: torch.Tensor) -> None:
         for name in ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w"):
             getattr(dst, name)[env_ids] = getattr(src, name)
         if dst.contact is not None:
             dst.contact[env_ids] = src.contact
+        self._ref_version += 1
 
     def _reset_robot_to_reference(self, env_ids: torch.Tensor, state: MotionState) -> None:
         """Reference-state initialisation: put the robot on the reference root pose/velocity and joints, plus noise."""
@@ -278,8 +330,7 @@ class MotionCommand(CommandTerm):
         joint_pos = torch.clamp(joint_pos, limits[..., 0], limits[..., 1])
         self.robot.write_root_pose_to_sim_index(root_pose=torch.cat([pos, quat], dim=-1), env_ids=env_ids)
         self.robot.write_root_link_velocity_to_sim_index(root_velocity=torch.cat([lin, ang], dim=-1), env_ids=env_ids)
-        self.robot.write_joint_position_to_sim_index(position=joint_pos, env_ids=env_ids)
-        self.robot.write_joint_velocity_to_sim_index(velocity=joint_vel, env_ids=env_ids)
+        self.robot.write_joint_state_to_sim_index(position=joint_pos, velocity=joint_vel, env_ids=env_ids)
 
     def _update_command(self):
         # the reference is computed lazily by `ref`; nothing to integrate here

@@ -25,45 +25,25 @@ def _rot6d(quat: torch.Tensor) -> torch.Tensor:
 
 def motion_anchor_pos_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
     """Reference anchor position in the robot anchor frame (m), [N, 3]."""
-    cmd = _cmd(env, command_name)
-    pos, _ = math_utils.subtract_frame_transforms(
-        cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, cmd.anchor_pos_w, cmd.anchor_quat_w
-    )
+    pos, _ = _cmd(env, command_name).anchor_pose_b()
     return pos
 
 
 def motion_anchor_ori_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
     """Reference anchor orientation in the robot anchor frame as a 6-D rotation, [N, 6]."""
-    cmd = _cmd(env, command_name)
-    _, quat = math_utils.subtract_frame_transforms(
-        cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, cmd.anchor_pos_w, cmd.anchor_quat_w
-    )
+    _, quat = _cmd(env, command_name).anchor_pose_b()
     return _rot6d(quat)
 
 
 def robot_body_pos_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
     """Tracked robot body positions in the robot anchor frame (m), [N, 3B] (privileged)."""
-    cmd = _cmd(env, command_name)
-    nb = len(cmd.body_names)
-    pos, _ = math_utils.subtract_frame_transforms(
-        cmd.robot_anchor_pos_w.unsqueeze(1).expand(-1, nb, -1),
-        cmd.robot_anchor_quat_w.unsqueeze(1).expand(-1, nb, -1),
-        cmd.robot_body_pos_w,
-        cmd.robot_body_quat_w,
-    )
+    pos, _ = _cmd(env, command_name).robot_body_pose_b()
     return pos.reshape(env.num_envs, -1)
 
 
 def robot_body_ori_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
     """Tracked robot body orientations in the robot anchor frame as 6-D rotations, [N, 6B] (privileged)."""
-    cmd = _cmd(env, command_name)
-    nb = len(cmd.body_names)
-    _, quat = math_utils.subtract_frame_transforms(
-        cmd.robot_anchor_pos_w.unsqueeze(1).expand(-1, nb, -1),
-        cmd.robot_anchor_quat_w.unsqueeze(1).expand(-1, nb, -1),
-        cmd.robot_body_pos_w,
-        cmd.robot_body_quat_w,
-    )
+    _, quat = _cmd(env, command_name).robot_body_pose_b()
     return _rot6d(quat).reshape(env.num_envs, -1)
 
 

@@ -127,10 +127,8 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
 
     def __post_init__(self):
         super().__post_init__()
-        from ...mimic_env_cfg import ReferenceActionsCfg
-
-        self.actions = ReferenceActionsCfg()
-        self.actions.joint_pos.scale = dict(G1_ACTION_SCALE)
+        # reference offsets by default; presets=default_pose selects BeyondMimic's default-pose offsets
+        self.actions.default = self.actions.ref_actions
         for events in _alternatives(self.events):
             events.push_robot = None
             events.physics_material = None
