@@ -69,3 +69,21 @@ def test_newton_cuda_env_builds_and_steps():
         assert torch.isfinite(rew).all()
     finally:
         env.close()
+
+
+def test_cpu_learn_task_uses_reference_actions_unless_default_pose_is_selected():
+    from isaaclab_tasks.utils import resolve_task_config
+
+    import g1_mimic.tasks  # noqa: F401
+    from g1_mimic.rl.variants import variant_overrides
+
+    env_cfg, _ = resolve_task_config("Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    assert type(env_cfg.actions.joint_pos).__name__ == "ReferenceJointPositionActionCfg"
+    env_cfg, _ = resolve_task_config(
+        "Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=variant_overrides(["default_pose_actions"])
+    )
+    assert type(env_cfg.actions.joint_pos).__name__ == "RealisticJointPositionActionCfg"
+    assert env_cfg.actions.joint_pos.use_default_offset
+    assert env_cfg.actions.joint_pos.scale[".*_knee_joint"] == pytest.approx(0.351, abs=1e-3)
+    if not torch.cuda.is_available():
+        assert env_cfg.scene.num_envs == 128
