@@ -91,9 +91,45 @@ def default_presets(device: str) -> list[str]:
     return names
 
 
-def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: str, preset: str | None = None) -> dict:
+#: The parts of ``ManagerBasedRLEnv.step`` timed by ``--breakdown``: (owner attribute or "" for the env, method, label).
+BREAKDOWN_PARTS = (
+    ("sim", "step", "physics: sim.step (x decimation)"),
+    ("scene", "update", "scene.update: asset and sensor data (x decimation)"),
+    ("scene", "write_data_to_sim", "scene.write_data_to_sim (x decimation)"),
+    ("action_manager", "apply_action", "action apply (x decimation)"),
+    ("action_manager", "process_action", "action process"),
+    ("termination_manager", "compute", "terminations (first state reads)"),
+    ("reward_manager", "compute", "rewards"),
+    ("", "_reset_idx", "resets (reference-state init, events, manager resets)"),
+    ("command_manager", "compute", "command: reference and episode metrics"),
+    ("observation_manager", "compute", "observations (actor + critic)"),
+    ("event_manager", "apply", "events"),
+)
+
+
+def _install_breakdown(env) -> dict[str, float]:
+    """Wrap the parts of ``env.step`` with wall-clock timers; returns the (label -> seconds) accumulator."""
+    acc: dict[str, float] = {}
+    for owner_name, method, label in BREAKDOWN_PARTS:
+        owner = getattr(env, owner_name) if owner_name else env
+        inner = getattr(owner, method)
+        acc[label] = 0.0
+
+        def timed(*args, _inner=inner, _label=label, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return _inner(*args, **kwargs)
+            finally:
+                acc[_label] += time.perf_counter() - t0
+
+        setattr(owner, method, timed)
+    return acc
+
+
+def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: str, preset: str | None = None,
+                 breakdown: bool = False) -> dict:
     """Build the env with physics ``preset`` (the task's default when None) in this process and time
-    task and bare-physics steps."""
+    task and bare-physics steps (and, with ``breakdown``, the parts of the task step, ms per step)."""
     import torch
     from isaaclab_tasks.utils import resolve_task_config
 
@@ -134,11 +170,18 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
 
     for _ in range(warmup):
         env.step(torch.zeros(num_envs, act_dim, device=device))
+    acc = _install_breakdown(env) if breakdown else None
     task = [task_rate() for _ in range(repeats)]
+    parts = {k: 1e3 * v / (steps * repeats) for k, v in acc.items()} if acc is not None else None
+    step_ms = 1e3 * sum(steps * num_envs / r for r in task) / (steps * repeats)  # mean wall time of one env.step
     env.reset()
     bare = [bare_rate() for _ in range(repeats)]
     env.close()
-    return {"task": task, "bare": bare}
+    out = {"task": task, "bare": bare}
+    if parts is not None:
+        out["breakdown_ms_per_step"] = parts
+        out["step_ms"] = step_ms
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--_worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time the parts of the task step (physics, scene data, each manager, resets), ms per step; "
+                             "the timers add a little overhead to the task figure")
     parser.add_argument("--_preset", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -159,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
     device = args.device or ("cuda:0" if torch.cuda.is_available() else "cpu")
     if args._worker is not None:
-        res = _measure_one(args._worker, args.steps, args.warmup, args.repeats, device, args._preset)
+        res = _measure_one(args._worker, args.steps, args.warmup, args.repeats, device, args._preset, args.breakdown)
         print("BENCH_RESULT " + json.dumps(res), flush=True)
         return 0
 
@@ -174,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             cmd = [sys.executable, __file__, "--_worker", str(n), "--_preset", preset, "--steps", str(args.steps),
                    "--warmup", str(args.warmup), "--repeats", str(args.repeats), "--device", device]
+            if args.breakdown:
+                cmd.append("--breakdown")
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
             if proc.returncode != 0 or line is None:
@@ -193,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                 "task_over_mujoco_c": task_med / mj,
                 "device": device,
             }
+            if "breakdown_ms_per_step" in res:
+                row["step_ms"] = res["step_ms"]
+                row["breakdown_ms_per_step"] = res["breakdown_ms_per_step"]
             rows.append(row)
             print(
                 f"[benchmark] {preset:>24s} {n:5d} envs: task {task_med:8.1f} env-steps/s (min {min(res['task']):.1f}), "
@@ -200,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"task/MuJoCo-C {row['task_over_mujoco_c']:.3f}",
                 flush=True,
             )
+            if "breakdown_ms_per_step" in row:
+                parts = row["breakdown_ms_per_step"]
+                for label, ms in sorted(parts.items(), key=lambda kv: -kv[1]):
+                    print(f"[benchmark]     {ms:7.2f} ms/step  {label}", flush=True)
+                print(f"[benchmark]     {row['step_ms'] - sum(parts.values()):7.2f} ms/step  rest of env.step "
+                      f"(of {row['step_ms']:.2f} ms)", flush=True)
     print("\n| preset | envs | task env-steps/s (median, min) | bare physics env-steps/s | task / bare | task / MuJoCo C |")
     print("|---|---|---|---|---|---|")
     for r in rows:
