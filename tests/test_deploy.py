@@ -95,6 +95,7 @@ def _record(session, out_dir: Path, steps: int, seed: int) -> dict[str, Any]:
         "robot_joint_names": list(robot.joint_names),
         "motion_file": env.command_manager.get_term("motion").cfg.motion_file,
     }
+    torch.manual_seed(seed)  # the motion library draws start times from torch's global generator
     env.reset()
     gen = torch.Generator().manual_seed(seed)
     records = []
