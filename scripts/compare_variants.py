@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -53,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="compare_variants.json")
     args = parser.parse_args(argv)
 
+    from g1_mimic.fileio import atomic_write_json
     from g1_mimic.rl.checkpoint import latest_checkpoint
     from g1_mimic.rl.variants import load_variants
 
@@ -90,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                        iterations=int(ckpt.stem.split("_")[-1]) + 1, minutes=args.minutes,
                        wall_s_train_and_eval=time.time() - t0)
             results[key] = rep
-            tmp = out.with_suffix(".tmp")
-            tmp.write_text(json.dumps(results, indent=2))
-            os.replace(tmp, out)
+            atomic_write_json(out, results)
             print(f"[compare] {key}: success {rep['success_rate']:.2f}, MPKPE {100 * rep['mpkpe_m']:.1f} cm", flush=True)
 
     print(f"\n{args.task}, {args.minutes:g} min of training per run, {args.num_episodes} evaluation episodes\n")

@@ -10,11 +10,11 @@ env finishes its share of episodes (see :mod:`g1_mimic.rl.evaluation` for the me
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 from pathlib import Path
+
+from g1_mimic.fileio import atomic_write_json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,12 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     report = result.to_dict()
     report.update({"checkpoint": str(ckpt), "task": args.task, "num_envs": num_envs})
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-        with os.fdopen(fd, "w") as f:
-            json.dump(report, f, indent=2)
-        os.replace(tmp, out)
+        out = atomic_write_json(args.json, report)
         print(f"[evaluate] wrote {out}")
     return 0
 

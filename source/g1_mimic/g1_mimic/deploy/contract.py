@@ -43,10 +43,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from g1_mimic.fileio import atomic_write_json
 
 CONTRACT_FORMAT = "g1_mimic.deploy_contract"
 #: Version of the contract layout this code writes and reads. Bump on any incompatible change.
@@ -148,19 +149,7 @@ class ContractError(ValueError):
 # ---------------------------------------------------------------------------------------------
 def write_json_atomic(data: Mapping[str, Any], path: str | os.PathLike) -> Path:
     """Write ``data`` as indented JSON to ``path`` atomically (temporary file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write_json(path, dict(data))
 
 
 def load_contract(path: str | os.PathLike) -> dict[str, Any]:

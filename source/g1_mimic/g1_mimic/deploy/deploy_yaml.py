@@ -23,10 +23,11 @@ The contract stays the source of truth; this file is derived from it and never r
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from g1_mimic.fileio import atomic_write_text
 
 from .contract import OFFSET_REFERENCE, term_frame_dim, validate_contract
 
@@ -117,15 +118,5 @@ def write_deploy_yaml(contract: Mapping[str, Any], path: str | os.PathLike) -> P
         "# Layout of unitree_rl_lab's G1 deploy config; field meanings in docs/deploy.md. Policy order = contract joint_names;\n"
         "# joint_ids_map[i] = Unitree SDK motor index of policy joint i; stiffness/damping in SDK order.\n"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(header)
-            yaml.safe_dump(content, f, default_flow_style=None, sort_keys=False, width=110)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    body = yaml.safe_dump(content, default_flow_style=None, sort_keys=False, width=110)
+    return atomic_write_text(path, header + body)

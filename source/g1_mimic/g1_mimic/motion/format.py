@@ -30,14 +30,13 @@ Optional: ``contact_labels`` bool [T, C] with ``contact_body_names`` str [C] (fe
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from g1_mimic.fileio import atomic_path
 from g1_mimic.motion import quat as Q
 
 FORMAT_NAME = "g1_mimic.motion"
@@ -155,18 +154,8 @@ class Motion:
         if self.contact_labels is not None:
             payload["contact_labels"] = np.asarray(self.contact_labels, dtype=bool)
             payload["contact_body_names"] = np.array(self.contact_body_names)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.npz", dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_path(path, suffix=".tmp.npz") as tmp:
             np.savez_compressed(tmp, **payload)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return path
 
 

@@ -12,12 +12,11 @@ The root is the pelvis frame in the world (z up, floor at z = 0).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from g1_mimic.fileio import atomic_path
 from g1_mimic.motion import quat as Q
 from g1_mimic.motion.format import Motion, MotionFormatError
 from g1_mimic.motion.importers._common import CSV_DEFAULT_FPS, FORMATS, ImportOptions, RawMotion, resolve_fps
@@ -260,16 +259,6 @@ def export_csv(motion: Motion, path: str | Path, quat_order: str = "xyzw") -> Pa
         quat = Q.xyzw_to_wxyz(quat)
     joints = np.asarray(motion.joint_pos, dtype=np.float64)[:, motion.joint_index(SDK_JOINT_NAMES)]
     table = np.concatenate([np.asarray(motion.root_pos_w, dtype=np.float64), quat, joints], axis=1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         np.savetxt(tmp, table, fmt="%.9g", delimiter=",")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

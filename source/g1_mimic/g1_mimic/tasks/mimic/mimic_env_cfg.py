@@ -46,6 +46,12 @@ VELOCITY_RANGE = {
 }
 
 
+#: MuJoCo settings shared by every Newton preset (one G1 on flat ground; see :class:`MimicPhysicsCfg`).
+_G1_MUJOCO_SOLVER = dict(
+    njmax=400, nconmax=64, cone="elliptic", impratio=10.0, integrator="implicitfast", use_mujoco_contacts=True
+)
+
+
 @configclass
 class MimicPhysicsCfg(PresetCfg):
     """Physics presets (select with ``presets=<name>``): Newton MuJoCo-Warp by default; ``mujoco_cpu`` steps
@@ -59,26 +65,12 @@ class MimicPhysicsCfg(PresetCfg):
     """
 
     newton_mjwarp = NewtonCfg(
-        solver_cfg=MJWarpSolverCfg(
-            njmax=400,
-            nconmax=64,
-            cone="elliptic",
-            impratio=10.0,
-            integrator="implicitfast",
-            use_mujoco_contacts=True,
-        ),
+        solver_cfg=MJWarpSolverCfg(**_G1_MUJOCO_SOLVER),
         num_substeps=1,
         debug_mode=False,
     )
     mujoco_cpu = NewtonCfg(
-        solver_cfg=MuJoCoCPUSolverCfg(
-            njmax=400,
-            nconmax=64,
-            cone="elliptic",
-            impratio=10.0,
-            integrator="implicitfast",
-            use_mujoco_contacts=True,
-        ),
+        solver_cfg=MuJoCoCPUSolverCfg(**_G1_MUJOCO_SOLVER),
         num_substeps=1,
         debug_mode=False,
         use_cuda_graph=False,
@@ -86,14 +78,7 @@ class MimicPhysicsCfg(PresetCfg):
     """The MuJoCo-Warp preset's model and settings, integrated by MuJoCo C: every env stepped by ``mj_step``
     in a thread pool, with its own model parameters (CPU only; :mod:`g1_mimic.physics`)."""
     newton_mjwarp_cpu_graph = NewtonCfg(
-        solver_cfg=MJWarpCPUGraphSolverCfg(
-            njmax=400,
-            nconmax=64,
-            cone="elliptic",
-            impratio=10.0,
-            integrator="implicitfast",
-            use_mujoco_contacts=True,
-        ),
+        solver_cfg=MJWarpCPUGraphSolverCfg(**_G1_MUJOCO_SOLVER),
         num_substeps=1,
         debug_mode=False,
         use_cuda_graph=False,
