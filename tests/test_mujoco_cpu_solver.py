@@ -82,6 +82,45 @@ def test_thread_count_does_not_change_results():
     assert np.array_equal(q1, q3) and np.array_equal(f1, f3)
 
 
+def test_native_step_matches_python_threads():
+    # the C batched step makes the same MuJoCo calls per env as the Python threads: bit-identical
+    q_c, f_c, s_c = _rollout(BatchedMuJoCoSolver, steps=40, num_threads=2, native_step=True)
+    q_py, f_py, s_py = _rollout(BatchedMuJoCoSolver, steps=40, num_threads=2, native_step=False)
+    assert s_c.native_step and not s_py.native_step
+    assert np.array_equal(q_c, q_py) and np.array_equal(f_c, f_py)
+    assert np.array_equal(s_c.solver_iterations(), s_py.solver_iterations())
+    assert s_c.solver_iterations().max() > 0
+
+
+def test_native_step_unavailable(monkeypatch, caplog):
+    from g1_mimic.physics import native
+
+    def unavailable():
+        raise native.NativeStepUnavailable("no C compiler found (test)")
+
+    monkeypatch.setattr(native, "load", unavailable)
+    with pytest.raises(native.NativeStepUnavailable, match="no C compiler"):
+        _rollout(BatchedMuJoCoSolver, steps=1, native_step=True)
+    with caplog.at_level("WARNING", logger="g1_mimic.physics.mujoco_cpu_solver"):
+        q, _, solver = _rollout(BatchedMuJoCoSolver, steps=5, native_step=None)
+    assert not solver.native_step and np.isfinite(q).all()
+    assert any("Python threads" in r.getMessage() and "no C compiler" in r.getMessage() for r in caplog.records)
+
+
+def test_native_build_cache_and_compiler_errors(tmp_path, monkeypatch):
+    from g1_mimic.physics import native
+
+    monkeypatch.setenv("G1_MIMIC_NATIVE_CACHE", str(tmp_path / "cache"))
+    path = native.build()
+    assert path.parent == tmp_path / "cache" and path.is_file() and path.stat().st_size > 0
+    assert native.build() == path  # cached: not rebuilt
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary files left
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    with pytest.raises(native.NativeStepUnavailable, match="no-such-cc"):
+        native.build(force=True)
+    assert native.build() == path  # a failed rebuild leaves the cached library in place
+
+
 def test_diverged_world_stays_nan_and_isolated(caplog, tmp_path, monkeypatch):
     # MuJoCo C would silently reset a diverged MjData to qpos0; like MuJoCo-Warp, the NaN must reach
     # Isaac Lab (its non-finite-state termination resets the env), and only that world's. The

@@ -58,6 +58,15 @@ fi
 say "building the local G1 assets (MJCF, USD, ground plane)"
 "$vpy" -m g1_mimic.assets.build
 
+# The C batched MuJoCo step of the mujoco_cpu physics preset (compiled once with the system C compiler and
+# cached in ~/.cache/g1_mimic/native; without a compiler the preset steps envs in Python threads, slower).
+"$vpy" - <<'PY'
+from g1_mimic.physics import native
+ok, where = native.available()
+print(f"[install] C batched MuJoCo step: {where}" if ok else
+      f"[install] warning: C batched MuJoCo step unavailable ({where}); mujoco_cpu uses Python threads (slower)")
+PY
+
 # Offscreen rendering (scripts/motion.py render) uses MuJoCo with OSMesa on machines without a GPU.
 if ! ldconfig -p 2>/dev/null | grep -q libOSMesa; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

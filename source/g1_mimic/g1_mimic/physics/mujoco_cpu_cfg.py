@@ -37,6 +37,12 @@ class MuJoCoCPUSolverCfg(MJWarpSolverCfg):
     ~1.7x faster than dense (~110 vs ~190 us); standing quietly, both cost the same. The MuJoCo-Warp
     model is left as configured."""
 
+    native_step: bool | None = None
+    """Step the envs in C threads (``g1_mimic/physics/native/batch_step.c``, built with the system C
+    compiler on first use and cached) instead of Python threads: the same MuJoCo calls per env, the
+    same results, without the interpreter between envs. None: use it when it can be built (else
+    Python threads, with a warning); True: require it; False: Python threads."""
+
     cpu_graph: bool = True
     """Replay the Warp work of each physics step around the MuJoCo C stepping (control and state
     conversion, forward kinematics, contact conversion, contact sensors) from recorded Warp CPU graphs

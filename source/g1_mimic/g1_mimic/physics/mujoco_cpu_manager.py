@@ -40,6 +40,7 @@ class NewtonMuJoCoCPUManager(NewtonMJWarpCPUGraphManager):
             model,
             num_threads=getattr(solver_cfg, "num_threads", None),
             mujoco_c_jacobian=getattr(solver_cfg, "mujoco_c_jacobian", "sparse"),
+            native_step=getattr(solver_cfg, "native_step", None),
             **kwargs,
         )
 
