@@ -329,18 +329,41 @@ class MotionLibrary:
             for key, arrays in fields.items()
         }
         del fields
-        #: Flat per-frame data, ``[F, ...]`` with ``F = sum_c T_c``; clip ``c`` starts at ``clip_start[c]``.
-        self.joint_pos = flat_data["joint_pos"]
-        self.joint_vel = flat_data["joint_vel"]
-        self.body_pos_w = flat_data["body_pos_w"]
-        self.body_quat_w = flat_data["body_quat_w"]
-        self.body_lin_vel_w = flat_data["body_lin_vel_w"]
-        self.body_ang_vel_w = flat_data["body_ang_vel_w"]
-        #: ``[F, K]`` float 0/1 contact labels of ``contact_body_names``, or None without them.
-        self.contact: torch.Tensor | None = (
+        contact = (
             torch.from_numpy(np.concatenate(contact_arrays, axis=0).astype(np.float32)).to(self.device)
             if contact_arrays else None
         )
+        # The linearly interpolated fields side by side in one [F, D] table (get_state gathers and
+        # interpolates them with one index_select and one lerp); the per-field tensors are views of it.
+        lerp_fields = [("joint_pos", False), ("joint_vel", True), ("body_pos_w", False), ("body_lin_vel_w", True),
+                       ("body_ang_vel_w", True)]
+        columns = [flat_data[k].reshape(flat_data[k].shape[0], -1) for k, _ in lerp_fields]
+        if contact is not None:
+            columns.append(contact)
+        self._lerp_table = torch.cat(columns, dim=1).contiguous()
+        self._lerp_views: list[tuple[str, slice, tuple[int, ...]]] = []
+        is_velocity: list[bool] = []
+        start = 0
+        for (key, velocity), col in zip(lerp_fields, columns, strict=False):
+            self._lerp_views.append((key, slice(start, start + col.shape[1]), tuple(flat_data[key].shape[1:])))
+            is_velocity += [velocity] * col.shape[1]
+            start += col.shape[1]
+        if contact is not None:
+            self._lerp_views.append(("contact", slice(start, start + contact.shape[1]), (contact.shape[1],)))
+            is_velocity += [False] * contact.shape[1]
+        #: ``[D]`` columns of the table that are velocities (zero after the clip's end).
+        self._lerp_velocity_cols = torch.tensor(is_velocity, dtype=torch.bool, device=self.device)
+        views = self._split_lerp(self._lerp_table)
+        #: Flat per-frame data, ``[F, ...]`` with ``F = sum_c T_c``; clip ``c`` starts at ``clip_start[c]``
+        #: (views of one table; read-only).
+        self.joint_pos: torch.Tensor = views["joint_pos"]
+        self.joint_vel: torch.Tensor = views["joint_vel"]
+        self.body_pos_w: torch.Tensor = views["body_pos_w"]
+        self.body_quat_w: torch.Tensor = flat_data["body_quat_w"]
+        self.body_lin_vel_w: torch.Tensor = views["body_lin_vel_w"]
+        self.body_ang_vel_w: torch.Tensor = views["body_ang_vel_w"]
+        #: ``[F, K]`` float 0/1 contact labels of ``contact_body_names``, or None without them.
+        self.contact: torch.Tensor | None = views.get("contact")
         assert self.joint_pos.shape[1:] == (J,) and self.body_pos_w.shape[1:] == (B, 3)
 
         duration = (nframes - 1) / fps
@@ -515,6 +538,10 @@ class MotionLibrary:
         """Frames of all clips together (rows of the flat tensors)."""
         return int(self.joint_pos.shape[0])
 
+    def _split_lerp(self, table: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-field views ``{name: [rows, ...]}`` of rows of the interpolation table ``[rows, D]``."""
+        return {key: table[:, cols].unflatten(1, shape) for key, cols, shape in self._lerp_views}
+
     def get_state(self, clip_ids: torch.Tensor, times: torch.Tensor) -> MotionState:
         """Reference state of clip ``clip_ids[n]`` at time ``times[n]`` (s) for every ``n``.
 
@@ -534,18 +561,13 @@ class MotionLibrary:
         alpha = frame - f0
         base = self.clip_start[clip_ids]
         idx = torch.cat((base + f0.long(), base + torch.minimum(f0 + 1.0, last).long()))
-        moving = (times <= duration).float()  # 0 past the end: velocities vanish
-
-        def interp(data: torch.Tensor, zero_tail: bool) -> torch.Tensor:
-            pair = data.index_select(0, idx).view(2, n, *data.shape[1:])
-            w = alpha.view(n, *([1] * (data.dim() - 1)))
-            out = torch.lerp(pair[0], pair[1], w)
-            if zero_tail:
-                out.mul_(moving.view(n, *([1] * (data.dim() - 1))))
-            return out
-
-        joint_pos = interp(self.joint_pos, False)
-        joint_vel = interp(self.joint_vel, True)
+        pair = self._lerp_table.index_select(0, idx).view(2, n, -1)
+        table = torch.lerp(pair[0], pair[1], alpha.unsqueeze(-1))
+        # past the end the reference holds still: velocities vanish
+        table.masked_fill_(self._lerp_velocity_cols & (times > duration).unsqueeze(-1), 0.0)
+        fields = self._split_lerp(table)
+        joint_pos = fields["joint_pos"]
+        joint_vel = fields["joint_vel"]
         quat_pair = self.body_quat_w.index_select(0, idx).view(2, n, *self.body_quat_w.shape[1:])
         body_quat = _slerp(quat_pair[0], quat_pair[1], alpha.view(n, 1, 1))
         if self.tail_mode == "blend":
@@ -560,11 +582,11 @@ class MotionLibrary:
         return MotionState(
             joint_pos=joint_pos,
             joint_vel=joint_vel,
-            body_pos_w=interp(self.body_pos_w, False),
+            body_pos_w=fields["body_pos_w"],
             body_quat_w=body_quat,
-            body_lin_vel_w=interp(self.body_lin_vel_w, True),
-            body_ang_vel_w=interp(self.body_ang_vel_w, True),
-            contact=None if self.contact is None else (interp(self.contact, False) >= 0.5).float(),
+            body_lin_vel_w=fields["body_lin_vel_w"],
+            body_ang_vel_w=fields["body_ang_vel_w"],
+            contact=None if self.contact is None else (fields["contact"] >= 0.5).float(),
         )
 
     # ------------------------------------------------------------------------------------------

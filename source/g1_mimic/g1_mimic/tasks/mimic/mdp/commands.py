@@ -25,6 +25,8 @@ from isaaclab.utils import configclass
 
 from g1_mimic.motion.library import MotionLibrary, MotionState
 
+from . import quat as qmath
+
 if TYPE_CHECKING:
     from isaaclab.assets import Articulation
     from isaaclab.envs import ManagerBasedRLEnv
@@ -192,7 +194,7 @@ class MotionCommand(CommandTerm):
         return self._cached(
             "anchor_pose_b",
             (self.robot_anchor_pos_w, self.robot_anchor_quat_w),
-            lambda: math_utils.subtract_frame_transforms(
+            lambda: qmath.subtract_frame_transforms(
                 self.robot_anchor_pos_w, self.robot_anchor_quat_w, self.anchor_pos_w, self.anchor_quat_w
             ),
         )
@@ -203,7 +205,7 @@ class MotionCommand(CommandTerm):
         nb = len(self.body_names)
 
         def compute() -> tuple[torch.Tensor, torch.Tensor]:
-            return math_utils.subtract_frame_transforms(
+            return qmath.subtract_frame_transforms(
                 self.robot_anchor_pos_w.unsqueeze(1).expand(-1, nb, -1),
                 self.robot_anchor_quat_w.unsqueeze(1).expand(-1, nb, -1),
                 self.robot_body_pos_w,
@@ -230,7 +232,7 @@ class MotionCommand(CommandTerm):
         anchor_quat = self.anchor_quat_w
         delta_pos = self.robot_anchor_pos_w.clone()
         delta_pos[:, 2] = anchor_pos[:, 2]
-        delta_ori = math_utils.yaw_quat(math_utils.quat_mul(self.robot_anchor_quat_w, math_utils.quat_inv(anchor_quat)))
+        delta_ori = math_utils.yaw_quat(math_utils.quat_mul(self.robot_anchor_quat_w, qmath.quat_conjugate(anchor_quat)))
         nb = len(self.body_names)
         delta_ori_b = delta_ori.unsqueeze(1).expand(-1, nb, -1)
         pos = delta_pos.unsqueeze(1) + math_utils.quat_apply(delta_ori_b, self.body_pos_w - anchor_pos.unsqueeze(1))
@@ -263,9 +265,9 @@ class MotionCommand(CommandTerm):
         rel_pos, rel_quat = self.relative_body_pose_w()
         errors = {
             "error_anchor_pos": torch.norm(self.anchor_pos_w - self.robot_anchor_pos_w, dim=-1),
-            "error_anchor_rot": math_utils.quat_error_magnitude(self.anchor_quat_w, self.robot_anchor_quat_w),
+            "error_anchor_rot": qmath.quat_error_angle(self.anchor_quat_w, self.robot_anchor_quat_w),
             "error_body_pos": torch.norm(rel_pos - self.robot_body_pos_w, dim=-1).mean(-1),
-            "error_body_rot": math_utils.quat_error_magnitude(rel_quat, self.robot_body_quat_w).mean(-1),
+            "error_body_rot": qmath.quat_error_angle(rel_quat, self.robot_body_quat_w).mean(-1),
             "error_body_lin_vel": torch.norm(ref.body_lin_vel_w[:, :nb] - self.robot_body_lin_vel_w, dim=-1).mean(-1),
             "error_body_ang_vel": torch.norm(ref.body_ang_vel_w[:, :nb] - self.robot_body_ang_vel_w, dim=-1).mean(-1),
             "error_joint_pos": torch.norm(ref.joint_pos - self.robot.data.joint_pos.torch, dim=-1),

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import isaaclab.utils.math as math_utils
 import torch
 
+from . import quat as qmath
+
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedEnv
 
@@ -61,6 +63,6 @@ def future_reference(env: ManagerBasedEnv, command_name: str, offsets: tuple[int
         state = cmd.library.get_state(cmd.clip_ids, cmd.time_s + k * env.step_dt)
         anchor_pos = state.body_pos_w[:, cmd.anchor_index] + origins
         anchor_quat = state.body_quat_w[:, cmd.anchor_index]
-        pos, quat = math_utils.subtract_frame_transforms(cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, anchor_pos, anchor_quat)
+        pos, quat = qmath.subtract_frame_transforms(cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, anchor_pos, anchor_quat)
         parts += [state.joint_pos, pos, _rot6d(quat)]
     return torch.cat(parts, dim=-1)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import isaaclab.utils.math as math_utils
 import torch
+
+from . import quat as qmath
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
@@ -32,7 +33,7 @@ def motion_global_anchor_position_error_exp(env: ManagerBasedRLEnv, command_name
 def motion_global_anchor_orientation_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """exp(-angle(q_ref_anchor, q_anchor)^2 / std^2)."""
     cmd = _cmd(env, command_name)
-    err = math_utils.quat_error_magnitude(cmd.anchor_quat_w, cmd.robot_anchor_quat_w) ** 2
+    err = qmath.quat_error_angle(cmd.anchor_quat_w, cmd.robot_anchor_quat_w) ** 2
     return torch.exp(-err / std**2)
 
 
@@ -48,7 +49,7 @@ def motion_relative_body_orientation_error_exp(env: ManagerBasedRLEnv, command_n
     """exp(-mean_b angle(q_ref_b (re-anchored), q_b)^2 / std^2)."""
     cmd = _cmd(env, command_name)
     _, quat = cmd.relative_body_pose_w()
-    err = (math_utils.quat_error_magnitude(quat, cmd.robot_body_quat_w) ** 2).mean(-1)
+    err = (qmath.quat_error_angle(quat, cmd.robot_body_quat_w) ** 2).mean(-1)
     return torch.exp(-err / std**2)
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import isaaclab.utils.math as math_utils
 import torch
+
+from . import quat as qmath
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
@@ -104,7 +105,7 @@ def _root(cmd: MotionCommand):
 def deepmimic_root_pose_reward(env: ManagerBasedRLEnv, command_name: str, scale: float = 5.0, rot_weight: float = 0.1) -> torch.Tensor:
     """exp(-scale * (|p_ref - p|^2 + rot_weight * angle(q_ref, q)^2)) of the root body."""
     p_ref, q_ref, _, _, p, q, _, _ = _root(_cmd(env, command_name))
-    err = torch.sum(torch.square(p_ref - p), dim=-1) + rot_weight * math_utils.quat_error_magnitude(q_ref, q) ** 2
+    err = torch.sum(torch.square(p_ref - p), dim=-1) + rot_weight * qmath.quat_error_angle(q_ref, q) ** 2
     return torch.exp(-scale * err)
 
 
