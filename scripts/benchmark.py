@@ -18,6 +18,14 @@ the current device, warms it up, then measures:
 Reported per preset and env count: min and median over repeats; ratios task / bare physics (the
 cost of our managers and motion library) and task / MuJoCo C (distance to the single-core CPU limit).
 The ``--json`` rows carry ``preset`` besides the keys above.
+
+``--floor`` also measures the floor of Isaac Lab's manager machinery in the same process: the task
+with every reward, termination and observation term replaced by a precomputed constant of the
+right shape (no observation noise, no tracking metrics, hence no resets), stepped with zero
+actions: what ``ManagerBasedRLEnv.step`` costs around the physics before any term of ours runs
+(action processing and application, manager bookkeeping, episode statistics). Keys
+``manager_floor_env_steps_per_s`` and ``manager_floor_over_bare_physics``: task / bare physics
+cannot exceed the latter with Isaac Lab's managers.
 """
 
 from __future__ import annotations
@@ -126,10 +134,29 @@ def _install_breakdown(env) -> dict[str, float]:
     return acc
 
 
+def _stub_terms(env) -> None:
+    """Replace every reward, termination and observation term of ``env`` by a constant of its shape (for ``--floor``)."""
+    import torch
+
+    n, dev = env.num_envs, env.device
+    for cfg in env.reward_manager._term_cfgs:
+        cfg.func = lambda env, _z=torch.zeros(n, device=dev), **kw: _z
+    for cfg in env.termination_manager._term_cfgs:
+        cfg.func = lambda env, _z=torch.zeros(n, dtype=torch.bool, device=dev), **kw: _z
+    om = env.observation_manager
+    for group, cfgs in om._group_obs_term_cfgs.items():
+        for cfg, dims in zip(cfgs, om._group_obs_term_dim[group], strict=True):
+            cfg.func = lambda env, _z=torch.zeros(n, *dims, device=dev), **kw: _z
+            cfg.noise = None
+    for name in env.command_manager.active_terms:
+        env.command_manager.get_term(name)._update_metrics = lambda: None
+
+
 def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: str, preset: str | None = None,
-                 breakdown: bool = False) -> dict:
+                 breakdown: bool = False, floor: bool = False) -> dict:
     """Build the env with physics ``preset`` (the task's default when None) in this process and time
-    task and bare-physics steps (and, with ``breakdown``, the parts of the task step, ms per step)."""
+    task and bare-physics steps (with ``breakdown``, also the parts of the task step, ms per step; with
+    ``floor``, also the task with constant terms, see the module docstring)."""
     import torch
     from isaaclab_tasks.utils import resolve_task_config
 
@@ -176,8 +203,22 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
     step_ms = 1e3 * sum(steps * num_envs / r for r in task) / (steps * repeats)  # mean wall time of one env.step
     env.reset()
     bare = [bare_rate() for _ in range(repeats)]
-    env.close()
     out = {"task": task, "bare": bare}
+    if floor:
+        _stub_terms(env)
+        env.reset()
+        zero = torch.zeros(num_envs, act_dim, device=device)
+
+        def floor_rate() -> float:
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                env.step(zero)
+            if device != "cpu":
+                torch.cuda.synchronize()
+            return steps * num_envs / (time.perf_counter() - t0)
+
+        out["floor"] = [floor_rate() for _ in range(repeats)]
+    env.close()
     if parts is not None:
         out["breakdown_ms_per_step"] = parts
         out["step_ms"] = step_ms
@@ -198,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--breakdown", action="store_true",
                         help="also time the parts of the task step (physics, scene data, each manager, resets), ms per step; "
                              "the timers add a little overhead to the task figure")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure the task with every term a constant (Isaac Lab's manager machinery alone)")
     parser.add_argument("--_preset", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -205,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
 
     device = args.device or ("cuda:0" if torch.cuda.is_available() else "cpu")
     if args._worker is not None:
-        res = _measure_one(args._worker, args.steps, args.warmup, args.repeats, device, args._preset, args.breakdown)
+        res = _measure_one(args._worker, args.steps, args.warmup, args.repeats, device, args._preset, args.breakdown,
+                           args.floor)
         print("BENCH_RESULT " + json.dumps(res), flush=True)
         return 0
 
@@ -222,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
                    "--warmup", str(args.warmup), "--repeats", str(args.repeats), "--device", device]
             if args.breakdown:
                 cmd.append("--breakdown")
+            if args.floor:
+                cmd.append("--floor")
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
             if proc.returncode != 0 or line is None:
@@ -241,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
                 "task_over_mujoco_c": task_med / mj,
                 "device": device,
             }
+            if "floor" in res:
+                row["manager_floor_env_steps_per_s"] = statistics.median(res["floor"])
+                row["manager_floor_over_bare_physics"] = row["manager_floor_env_steps_per_s"] / bare_med
             if "breakdown_ms_per_step" in res:
                 row["step_ms"] = res["step_ms"]
                 row["breakdown_ms_per_step"] = res["breakdown_ms_per_step"]
@@ -251,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"task/MuJoCo-C {row['task_over_mujoco_c']:.3f}",
                 flush=True,
             )
+            if "manager_floor_env_steps_per_s" in row:
+                print(f"[benchmark]     manager floor (constant terms): {row['manager_floor_env_steps_per_s']:8.1f} "
+                      f"env-steps/s, floor/bare {row['manager_floor_over_bare_physics']:.2f}", flush=True)
             if "breakdown_ms_per_step" in row:
                 parts = row["breakdown_ms_per_step"]
                 for label, ms in sorted(parts.items(), key=lambda kv: -kv[1]):

@@ -110,7 +110,10 @@ class MimicSceneCfg(InteractiveSceneCfg):
         debug_vis=False,
     )
     robot: ArticulationCfg = MISSING
-    contact_forces = ContactSensorCfg(prim_path="{ENV_REGEX_NS}/Robot/.*", history_length=3, track_air_time=True)
+    contact_forces = ContactSensorCfg(prim_path="{ENV_REGEX_NS}/Robot/.*", history_length=3, track_air_time=False)
+    """Net contact forces of every robot body, updated every physics step, the last 3 kept (BeyondMimic's
+    sensor). Air/contact times are not tracked: no term reads them, and the sensor updates 4 times per env
+    step (set ``track_air_time=True`` for a term that uses ``current_air_time`` and friends)."""
 
 
 @configclass

@@ -1,0 +1,32 @@
+"""scripts/benchmark.py end to end on a tiny configuration: it exits 0 and writes every documented key."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_json_keys_and_floor(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "scripts/benchmark.py", "--presets", "mujoco_cpu", "--num_envs", "4", "--steps", "5",
+         "--warmup", "2", "--repeats", "1", "--floor", "--json", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "task/bare" in proc.stdout and "task/MuJoCo-C" in proc.stdout and "manager floor" in proc.stdout
+    rows = json.loads(out.read_text())["results"]
+    assert len(rows) == 1
+    row = rows[0]
+    for key in ("num_envs", "env_steps_per_s", "bare_physics_env_steps_per_s", "mujoco_c_env_steps_per_s",
+                "task_over_bare_physics", "task_over_mujoco_c", "manager_floor_env_steps_per_s",
+                "manager_floor_over_bare_physics"):
+        assert key in row, key
+    assert row["num_envs"] == 4 and row["preset"] == "mujoco_cpu"
+    assert row["env_steps_per_s"] > 0 and row["bare_physics_env_steps_per_s"] > 0
+    assert row["task_over_bare_physics"] == row["env_steps_per_s"] / row["bare_physics_env_steps_per_s"]
+    assert row["manager_floor_env_steps_per_s"] > 0
