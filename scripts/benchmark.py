@@ -153,7 +153,7 @@ def _stub_terms(env) -> None:
 
 
 def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: str, preset: str | None = None,
-                 breakdown: bool = False, floor: bool = False) -> dict:
+                 breakdown: bool = False, floor: bool = False, extra_overrides: list[str] | None = None) -> dict:
     """Build the env with physics ``preset`` (the task's default when None) in this process and time
     task and bare-physics steps (with ``breakdown``, also the parts of the task step, ms per step; with
     ``floor``, also the task with constant terms, see the module docstring)."""
@@ -163,7 +163,7 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
     import g1_mimic.tasks  # noqa: F401
     from g1_mimic.tasks.mimic.env import MimicRLEnv
 
-    overrides = [f"presets={preset}"] if preset else []
+    overrides = ([f"presets={preset}"] if preset else []) + list(extra_overrides or [])
     env_cfg, _ = resolve_task_config("Isaac-G1-Mimic-v0", "rsl_rl_cfg_entry_point", overrides=overrides)
     env_cfg.scene.num_envs = num_envs
     env_cfg.sim.device = device
@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the timers add a little overhead to the task figure")
     parser.add_argument("--floor", action="store_true",
                         help="also measure the task with every term a constant (Isaac Lab's manager machinery alone)")
+    parser.add_argument("--override", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="Hydra overrides of the task config for every measurement, e.g. "
+                             "env.sim.physics.solver_cfg.native_step=false (recorded in the JSON rows)")
     parser.add_argument("--_preset", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -249,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     device = args.device or ("cuda:0" if torch.cuda.is_available() else "cpu")
     if args._worker is not None:
         res = _measure_one(args._worker, args.steps, args.warmup, args.repeats, device, args._preset, args.breakdown,
-                           args.floor)
+                           args.floor, args.override)
         print("BENCH_RESULT " + json.dumps(res), flush=True)
         return 0
 
@@ -268,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
                 cmd.append("--breakdown")
             if args.floor:
                 cmd.append("--floor")
+            if args.override:
+                cmd += ["--override", *args.override]
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
             if proc.returncode != 0 or line is None:
@@ -286,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                 "task_over_bare_physics": task_med / bare_med,
                 "task_over_mujoco_c": task_med / mj,
                 "device": device,
+                "overrides": list(args.override),
             }
             if "floor" in res:
                 row["manager_floor_env_steps_per_s"] = statistics.median(res["floor"])
