@@ -43,3 +43,12 @@ def test_conjugate_and_frame_transforms_match_isaac_lab():
     torch.testing.assert_close(rot, rot_ref, atol=1e-6, rtol=0)
     # float64 inputs get float64 constants
     assert qmath.quat_conjugate(q1.double()).dtype == torch.float64
+
+
+def test_bad_anchor_ori_gravity_identity():
+    # bad_anchor_ori compares the z component of gravity in the anchor frames as 2 (x^2 + y^2) - 1
+    q = _unit(500, seed=7)
+    g = torch.tensor([0.0, 0.0, -1.0]).expand(500, 3)
+    torch.testing.assert_close(
+        math_utils.quat_apply_inverse(q, g)[:, 2], 2.0 * q[:, :2].square().sum(-1) - 1.0, atol=1e-6, rtol=0
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import isaaclab.utils.math as math_utils
 import torch
 from isaaclab.managers import SceneEntityCfg
 
@@ -27,10 +26,10 @@ def bad_anchor_pos_z_only(env: ManagerBasedRLEnv, command_name: str, threshold: 
 def bad_anchor_ori(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
     """The z component of gravity projected into the anchor frame differs from the reference's by > ``threshold``."""
     cmd = _cmd(env, command_name)
-    g = torch.tensor([0.0, 0.0, -1.0], device=env.device).expand(env.num_envs, 3)
-    ref_g = math_utils.quat_apply_inverse(cmd.anchor_quat_w, g)
-    robot_g = math_utils.quat_apply_inverse(cmd.robot_anchor_quat_w, g)
-    return torch.abs(ref_g[:, 2] - robot_g[:, 2]) > threshold
+    # for a unit xyzw quaternion q, the z component of R(q)^T (0, 0, -1) is 2 (x^2 + y^2) - 1
+    ref_xy = cmd.anchor_quat_w[:, :2].square().sum(-1)
+    robot_xy = cmd.robot_anchor_quat_w[:, :2].square().sum(-1)
+    return 2.0 * torch.abs(ref_xy - robot_xy) > threshold
 
 
 def bad_motion_body_pos_z_only(
