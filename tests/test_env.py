@@ -228,3 +228,27 @@ def test_cached_transforms_follow_robot_and_reference_changes(env):
     # a resample rewrites the reference of env 0: the cached re-anchored poses are recomputed
     cmd._resample_command(torch.tensor([0]))
     assert cmd.relative_body_pose_w()[0] is not rel1[0]
+
+
+def test_targets_set_once_per_step_and_hold_over_substeps(env):
+    # Isaac Lab applies actions before every physics substep; ours writes the targets once per env step
+    # (they only change in process_actions): the robot's targets equal the processed actions, every step
+    term = env.action_manager.get_term("joint_pos")
+    robot = env.scene["robot"]
+    calls = []
+    inner = robot.set_joint_position_target_index
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return inner(*args, **kwargs)
+
+    robot.set_joint_position_target_index = counting
+    try:
+        env.reset()
+        for step in range(3):
+            env.step(0.1 * torch.randn(4, env.action_manager.total_action_dim))
+            assert len(calls) == step + 1
+            targets = robot.data.joint_pos_target.torch[:, term._joint_ids]
+            torch.testing.assert_close(targets, term.processed_actions)
+    finally:
+        robot.set_joint_position_target_index = inner
