@@ -13,7 +13,10 @@ the current device, warms it up, then measures:
   env step, actions written, scene updated) and no managers: env-steps/s;
 - MuJoCo C: one ``MjData`` of the same G1 model (``g1_sim.xml``: floor, 29 PD position actuators,
   dt 0.005 s) stepped by ``mj_step`` on one core (best of 5 windows), reported as env-steps/s
-  (= physics steps/s / decimation) for one env; it does not scale with the env count.
+  (= physics steps/s / decimation) for one env; it does not scale with the env count. It is
+  measured once at the start and again in each worker right before its task timing; each row's
+  ratio uses the higher of the two, so a machine that slows down between measurements (shared
+  virtual machines do, by 20-40 % within minutes) cannot inflate ``task_over_mujoco_c``.
 
 Reported per preset and env count: min and median over repeats; ratios task / bare physics (the
 cost of our managers and motion library) and task / MuJoCo C (distance to the single-core CPU limit).
@@ -172,6 +175,7 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
     env = MimicRLEnv(env_cfg)
     env.reset()
     act_dim = env.action_manager.total_action_dim
+    mujoco_c = mujoco_c_env_steps_per_s(env.cfg.decimation)
 
     def task_rate() -> float:
         actions = 0.5 * torch.randn(steps, num_envs, act_dim, device=device)
@@ -203,7 +207,7 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
     step_ms = 1e3 * sum(steps * num_envs / r for r in task) / (steps * repeats)  # mean wall time of one env.step
     env.reset()
     bare = [bare_rate() for _ in range(repeats)]
-    out = {"task": task, "bare": bare}
+    out = {"task": task, "bare": bare, "mujoco_c": mujoco_c}
     if floor:
         _stub_terms(env)
         env.reset()
@@ -280,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"[benchmark] worker for {preset}, {n} envs failed (exit {proc.returncode})")
             res = json.loads(line[len("BENCH_RESULT "):])
             task_med, bare_med = statistics.median(res["task"]), statistics.median(res["bare"])
+            mj_row = max(mj, res["mujoco_c"])
             row = {
                 "preset": preset,
                 "num_envs": n,
@@ -287,9 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                 "env_steps_per_s_min": min(res["task"]),
                 "bare_physics_env_steps_per_s": bare_med,
                 "bare_physics_env_steps_per_s_min": min(res["bare"]),
-                "mujoco_c_env_steps_per_s": mj,
+                "mujoco_c_env_steps_per_s": mj_row,
                 "task_over_bare_physics": task_med / bare_med,
-                "task_over_mujoco_c": task_med / mj,
+                "task_over_mujoco_c": task_med / mj_row,
                 "device": device,
                 "overrides": list(args.override),
             }
@@ -303,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"[benchmark] {preset:>24s} {n:5d} envs: task {task_med:8.1f} env-steps/s (min {min(res['task']):.1f}), "
                 f"bare physics {bare_med:8.1f}, task/bare {row['task_over_bare_physics']:.2f}, "
-                f"task/MuJoCo-C {row['task_over_mujoco_c']:.3f}",
+                f"task/MuJoCo-C {row['task_over_mujoco_c']:.3f} (MuJoCo C {mj_row:,.0f})",
                 flush=True,
             )
             if "manager_floor_env_steps_per_s" in row:
