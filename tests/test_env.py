@@ -216,6 +216,8 @@ def test_cached_transforms_follow_robot_and_reference_changes(env):
     cmd = _place_on_reference(env)
     rel0, anc0, body0 = cmd.relative_body_pose_w(), cmd.anchor_pose_b(), cmd.robot_body_pose_b()
     assert cmd.relative_body_pose_w()[0] is rel0[0] and cmd.anchor_pose_b()[0] is anc0[0]  # cached within the step
+    ori0 = cmd.anchor_ori6d_b()
+    assert cmd.anchor_ori6d_b() is ori0
     _shift_root(env, dz=0.1, roll=0.3)
     rel1, anc1, body1 = cmd.relative_body_pose_w(), cmd.anchor_pose_b(), cmd.robot_body_pose_b()
     assert rel1[0] is not rel0[0] and anc1[0] is not anc0[0] and body1[0] is not body0[0]
@@ -223,6 +225,10 @@ def test_cached_transforms_follow_robot_and_reference_changes(env):
     fresh = math_utils.subtract_frame_transforms(cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, cmd.anchor_pos_w, cmd.anchor_quat_w)
     torch.testing.assert_close(anc1[0], fresh[0])
     torch.testing.assert_close(anc1[1], fresh[1])
+    # the 6-D anchor orientation follows: first two columns of the rotation matrix of the fresh quaternion
+    ori1 = cmd.anchor_ori6d_b()
+    assert ori1 is not ori0
+    torch.testing.assert_close(ori1, math_utils.matrix_from_quat(fresh[1])[..., :2].reshape(-1, 6))
     # a rigid motion of the whole robot leaves its bodies' poses in its own anchor frame unchanged
     torch.testing.assert_close(body1[0], body0[0], atol=1e-4, rtol=0.0)
     # a resample rewrites the reference of env 0: the cached re-anchored poses are recomputed

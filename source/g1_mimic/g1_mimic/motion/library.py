@@ -335,22 +335,22 @@ class MotionLibrary:
         )
         # The linearly interpolated fields side by side in one [F, D] table (get_state gathers and
         # interpolates them with one index_select and one lerp); the per-field tensors are views of it.
-        lerp_fields = [("joint_pos", False), ("joint_vel", True), ("body_pos_w", False), ("body_lin_vel_w", True),
-                       ("body_ang_vel_w", True)]
-        columns = [flat_data[k].reshape(flat_data[k].shape[0], -1) for k, _ in lerp_fields]
+        # (name, [F, ...] data, velocity: zero after the clip's end)
+        lerp_fields = [("joint_pos", flat_data["joint_pos"], False), ("joint_vel", flat_data["joint_vel"], True),
+                       ("body_pos_w", flat_data["body_pos_w"], False),
+                       ("body_lin_vel_w", flat_data["body_lin_vel_w"], True),
+                       ("body_ang_vel_w", flat_data["body_ang_vel_w"], True)]
         if contact is not None:
-            columns.append(contact)
-        self._lerp_table = torch.cat(columns, dim=1).contiguous()
+            lerp_fields.append(("contact", contact, False))
         self._lerp_views: list[tuple[str, slice, tuple[int, ...]]] = []
         is_velocity: list[bool] = []
         start = 0
-        for (key, velocity), col in zip(lerp_fields, columns, strict=False):
-            self._lerp_views.append((key, slice(start, start + col.shape[1]), tuple(flat_data[key].shape[1:])))
-            is_velocity += [velocity] * col.shape[1]
-            start += col.shape[1]
-        if contact is not None:
-            self._lerp_views.append(("contact", slice(start, start + contact.shape[1]), (contact.shape[1],)))
-            is_velocity += [False] * contact.shape[1]
+        for key, data, velocity in lerp_fields:
+            width = data[0].numel()
+            self._lerp_views.append((key, slice(start, start + width), tuple(data.shape[1:])))
+            is_velocity += [velocity] * width
+            start += width
+        self._lerp_table = torch.cat([data.reshape(data.shape[0], -1) for _, data, _ in lerp_fields], dim=1)
         #: ``[D]`` columns of the table that are velocities (zero after the clip's end).
         self._lerp_velocity_cols = torch.tensor(is_velocity, dtype=torch.bool, device=self.device)
         views = self._split_lerp(self._lerp_table)

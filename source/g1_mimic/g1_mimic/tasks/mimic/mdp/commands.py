@@ -199,6 +199,15 @@ class MotionCommand(CommandTerm):
             ),
         )
 
+    def anchor_ori6d_b(self) -> torch.Tensor:
+        """Reference anchor orientation in the robot anchor frame as a 6-D rotation ``[N, 6]`` (read-only;
+        cached like :meth:`anchor_pose_b`: the actor and the critic both observe it)."""
+        return self._cached(
+            "anchor_ori6d_b",
+            (self.robot_anchor_pos_w, self.robot_anchor_quat_w),
+            lambda: qmath.rot6d(self.anchor_pose_b()[1]),
+        )
+
     def robot_body_pose_b(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Tracked robot body positions ``[N, B, 3]`` (m) and orientations ``[N, B, 4]`` in the robot anchor
         frame (read-only; cached while the robot's body poses are unchanged)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import isaaclab.utils.math as math_utils
 import torch
 
 from . import quat as qmath
@@ -19,12 +18,6 @@ def _cmd(env: ManagerBasedEnv, command_name: str) -> MotionCommand:
     return env.command_manager.get_term(command_name)
 
 
-def _rot6d(quat: torch.Tensor) -> torch.Tensor:
-    """First two columns of the rotation matrix, flattened row-major (BeyondMimic's 6-D rotation)."""
-    mat = math_utils.matrix_from_quat(quat)
-    return mat[..., :2].reshape(*quat.shape[:-1], 6)
-
-
 def motion_anchor_pos_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
     """Reference anchor position in the robot anchor frame (m), [N, 3]."""
     pos, _ = _cmd(env, command_name).anchor_pose_b()
@@ -33,8 +26,7 @@ def motion_anchor_pos_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor
 
 def motion_anchor_ori_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
     """Reference anchor orientation in the robot anchor frame as a 6-D rotation, [N, 6]."""
-    _, quat = _cmd(env, command_name).anchor_pose_b()
-    return _rot6d(quat)
+    return _cmd(env, command_name).anchor_ori6d_b()
 
 
 def robot_body_pos_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
@@ -46,7 +38,7 @@ def robot_body_pos_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
 def robot_body_ori_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
     """Tracked robot body orientations in the robot anchor frame as 6-D rotations, [N, 6B] (privileged)."""
     _, quat = _cmd(env, command_name).robot_body_pose_b()
-    return _rot6d(quat).reshape(env.num_envs, -1)
+    return qmath.rot6d(quat).reshape(env.num_envs, -1)
 
 
 def future_reference(env: ManagerBasedEnv, command_name: str, offsets: tuple[int, ...] = (1, 2, 3)) -> torch.Tensor:
@@ -64,5 +56,5 @@ def future_reference(env: ManagerBasedEnv, command_name: str, offsets: tuple[int
         anchor_pos = state.body_pos_w[:, cmd.anchor_index] + origins
         anchor_quat = state.body_quat_w[:, cmd.anchor_index]
         pos, quat = qmath.subtract_frame_transforms(cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, anchor_pos, anchor_quat)
-        parts += [state.joint_pos, pos, _rot6d(quat)]
+        parts += [state.joint_pos, pos, qmath.rot6d(quat)]
     return torch.cat(parts, dim=-1)

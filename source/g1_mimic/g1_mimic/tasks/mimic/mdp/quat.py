@@ -38,6 +38,12 @@ def quat_error_angle(q1: torch.Tensor, q2: torch.Tensor) -> torch.Tensor:
     return 4.0 * torch.atan2(torch.linalg.vector_norm(q1 - q2s, dim=-1), torch.linalg.vector_norm(q1 + q2s, dim=-1))
 
 
+def rot6d(quat: torch.Tensor) -> torch.Tensor:
+    """First two columns of the rotation matrix of ``quat [..., 4]``, flattened row-major ``[..., 6]``
+    (BeyondMimic's 6-D rotation)."""
+    return math_utils.matrix_from_quat(quat)[..., :2].reshape(*quat.shape[:-1], 6)
+
+
 def subtract_frame_transforms(
     pos1: torch.Tensor, quat1: torch.Tensor, pos2: torch.Tensor, quat2: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,4 +51,4 @@ def subtract_frame_transforms(
     return math_utils.quat_apply_inverse(quat1, pos2 - pos1), math_utils.quat_mul(quat_conjugate(quat1), quat2)
 
 
-__all__ = ["quat_conjugate", "quat_error_angle", "subtract_frame_transforms"]
+__all__ = ["quat_conjugate", "quat_error_angle", "rot6d", "subtract_frame_transforms"]
