@@ -271,3 +271,61 @@ def test_per_world_com_shift_reaches_mujoco_c():
     effect = np.abs(q_cpu[:, 1, :7] - q_cpu[:, 2, :7]).max()  # the shifted box against an unshifted one
     mismatch = np.abs(q_warp[:, 1] - q_cpu[:, 1]).max()
     assert effect > 0.03 and mismatch < 1e-2, (effect, mismatch)
+
+
+def _rollout_randomised(steps: int = 60, **kwargs) -> tuple[np.ndarray, BatchedMuJoCoSolver]:
+    """Tumbling boxes whose worlds differ in mass (world 1), COM (world 2) and friction (world 0)."""
+    model = _boxes()
+    solver = BatchedMuJoCoSolver(model, **SOLVER_KW, **kwargs)
+    mass, com, mu = model.body_mass.numpy(), model.body_com.numpy(), model.shape_material_mu.numpy()
+    mass[2] *= 1.7
+    com[4] = (0.04, -0.03, 0.02)
+    mu[0] = 0.2  # world 0's box
+    model.body_mass.assign(mass)
+    model.body_com.assign(com)
+    model.shape_material_mu.assign(mu)
+    solver.notify_model_changed(newton.ModelFlags.BODY_INERTIAL_PROPERTIES | newton.ModelFlags.SHAPE_PROPERTIES)
+    s0, s1, control = model.state(), model.state(), model.control()
+    qd = s0.joint_qd.numpy()
+    qd[0::6] = 0.5
+    s0.joint_qd.assign(qd)
+    q = []
+    for _ in range(steps):
+        solver.step(s0, s1, control, None, DT)
+        s0, s1 = s1, s0
+        q.append(s0.joint_q.numpy().copy())
+    return np.array(q).reshape(steps, model.world_count, -1), solver
+
+
+def test_patched_thread_models_match_per_env_models():
+    # The C step copies each env's differing parameters into one working model per thread; the results
+    # must be those of stepping each env's own model (and of the Python threads) bit for bit.
+    q_patch, s_patch = _rollout_randomised(num_threads=2, native_step=True)
+    tables = s_patch._patch_tables()
+    assert s_patch._batch.patch == 1 and tables is not None
+    _, seg_off, seg_len, params = tables
+    assert seg_off.size > 0 and params.shape[0] == 3
+    assert not np.array_equal(params[0], params[1]) and not np.array_equal(params[1], params[2])
+    assert params.shape[1] == seg_len.sum() + s_patch._native.g1m_sizeof_option() + s_patch._native.g1m_sizeof_statistic()
+
+    def per_env_models(**kwargs):
+        original = BatchedMuJoCoSolver._bind_native
+
+        def bind(self):
+            self.patch_models = False
+            original(self)
+
+        BatchedMuJoCoSolver._bind_native = bind
+        try:
+            return _rollout_randomised(**kwargs)
+        finally:
+            BatchedMuJoCoSolver._bind_native = original
+
+    q_models, s_models = per_env_models(num_threads=2, native_step=True)
+    assert s_models._batch.patch == 0
+    q_py, s_py = _rollout_randomised(num_threads=2, native_step=False)
+    assert np.array_equal(q_patch, q_models) and np.array_equal(q_patch, q_py)
+    # the parameters act: each modified world moves differently from an unmodified copy of itself
+    q_same, _ = _rollout_randomised(num_threads=1, native_step=False)
+    assert np.array_equal(q_same, q_py)
+    assert len({round(float(np.abs(q_patch[-1, w] - q_patch[-1, (w + 1) % 3]).max()), 6) for w in range(3)}) > 1

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("batch_step.c")
 """The C source of the batched step."""
-ABI_VERSION = 1
+ABI_VERSION = 2
 """``G1M_ABI_VERSION`` of the C source this module's :class:`Batch` matches."""
 
 
@@ -66,6 +66,13 @@ class Batch(ctypes.Structure):
         ("xmat", ctypes.c_void_p),
         ("qfrc_actuator", ctypes.c_void_p),
         ("nv", ctypes.c_int64),
+        ("patch", ctypes.c_int64),
+        ("work_models", ctypes.c_void_p),
+        ("nseg", ctypes.c_int64),
+        ("seg_off", ctypes.c_void_p),
+        ("seg_len", ctypes.c_void_p),
+        ("params", ctypes.c_void_p),
+        ("nparam", ctypes.c_int64),
         ("next", ctypes.c_int64),
     ]
 
@@ -156,6 +163,12 @@ def load() -> ctypes.CDLL:
     lib.g1m_sizeof_batch.restype = ctypes.c_int64
     lib.g1m_batch_step.restype = ctypes.c_int
     lib.g1m_batch_step.argtypes = [ctypes.POINTER(Batch)]
+    for name in ("g1m_sizeof_option", "g1m_sizeof_statistic", "g1m_model_nbuffer"):
+        getattr(lib, name).restype = ctypes.c_int64
+    lib.g1m_model_nbuffer.argtypes = [ctypes.c_void_p]
+    for name in ("g1m_model_option", "g1m_model_statistic", "g1m_model_buffer"):
+        getattr(lib, name).restype = ctypes.c_void_p
+        getattr(lib, name).argtypes = [ctypes.c_void_p]
     if lib.g1m_abi_version() != ABI_VERSION or lib.g1m_sizeof_batch() != ctypes.sizeof(Batch):
         raise NativeStepUnavailable(
             f"{path} does not match this g1_mimic (ABI {lib.g1m_abi_version()}, struct size {lib.g1m_sizeof_batch()} "
