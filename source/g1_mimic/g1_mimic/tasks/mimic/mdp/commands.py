@@ -25,7 +25,12 @@ from isaaclab.utils import configclass
 
 from g1_mimic.motion.library import MotionLibrary, MotionState
 
-from . import quat as qmath
+from .tracking import TrackingFrame, compute_tracking_frame
+
+#: Tracking-error metrics of the command (``Metrics/<command>/error_<name>``), in table order.
+METRIC_NAMES: tuple[str, ...] = (
+    "anchor_pos", "anchor_rot", "joint_pos", "joint_vel", "body_pos", "body_rot", "body_lin_vel", "body_ang_vel",
+)
 
 if TYPE_CHECKING:
     from isaaclab.assets import Articulation
@@ -76,11 +81,15 @@ class MotionCommand(CommandTerm):
         self._ref: MotionState = self.library.get_state(self.clip_ids, self.start_time)
         self._fresh_at = -1
         self._ref_version = 0  # bumped whenever the reference tensors are recomputed or rewritten
-        self._cache: dict[str, tuple] = {}
+        self._tracking: tuple | None = None  # (reference version, robot body poses, velocities, frame)
+        self._robot_body_ids_i32 = self.robot_body_ids.to(torch.int32)
         self._env_ids_all = torch.arange(n, device=self.device)
         self._last_sampling_log = 0
-        for key in ("anchor_pos", "anchor_rot", "body_pos", "body_rot", "joint_pos", "joint_vel", "body_lin_vel", "body_ang_vel"):
-            self.metrics[f"error_{key}"] = torch.zeros(n, device=self.device)
+        # one [N, 8] table updated in one operation per step; the metrics are its columns (in the order
+        # of _update_metrics' errors; the base class logs and zeroes them in place at reset)
+        self._metric_table = torch.zeros(n, len(METRIC_NAMES), device=self.device)
+        for k, key in enumerate(METRIC_NAMES):
+            self.metrics[f"error_{key}"] = self._metric_table[:, k]
 
     def _check_bodies(self, names: Sequence[str]) -> Sequence[str]:
         missing = [b for b in names if b not in self.robot.body_names]
@@ -177,76 +186,52 @@ class MotionCommand(CommandTerm):
     def robot_anchor_quat_w(self) -> torch.Tensor:
         return self.robot.data.body_quat_w.torch[:, self.robot_anchor_id]
 
+    def tracking(self) -> TrackingFrame:
+        """The anchor-relative transforms and tracking errors of this step (:class:`~.tracking.TrackingFrame`).
+
+        Computed by one kernel (:func:`~.tracking.compute_tracking_frame`) when first asked for, and
+        reused while the reference (same step, no resample) and the robot's body poses and velocities
+        (compared exactly) are unchanged: rewards, terminations, metrics and both observation groups
+        read it within one env step. Treat its tensors as read-only.
+        """
+        _ = self.ref  # refreshes the reference (and bumps its version) when the step changed
+        data = self.robot.data
+        pose = data.body_link_pose_w.torch
+        vel = data.body_link_vel_w.torch
+        hit = self._tracking
+        if hit is not None and hit[0] == self._ref_version and torch.equal(hit[1], pose) and torch.equal(hit[2], vel):
+            return hit[3]
+        ref = self._ref
+        frame = compute_tracking_frame(
+            ref.body_pos_w, ref.body_quat_w, ref.body_lin_vel_w, ref.body_ang_vel_w, self.anchor_index,
+            pose, vel, self._robot_body_ids_i32, self.robot_anchor_id,
+        )
+        self._tracking = (self._ref_version, pose.clone(), vel.clone(), frame)
+        return frame
+
     def relative_body_pose_w(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Reference body poses re-anchored to the robot anchor's xy and yaw (world frame).
 
-        Returns positions ``[N, B, 3]`` (m) and orientations ``[N, B, 4]``; treat them as read-only.
-        Rewards, terminations and metrics all ask for them within one env step: the result is
-        cached and reused while the reference (same step, no resample) and the robot anchor pose
-        (compared exactly) are unchanged.
+        Returns positions ``[N, B, 3]`` (m) and orientations ``[N, B, 4]``; read-only, from :meth:`tracking`.
         """
-        return self._cached("relative_body_pose_w", (self.robot_anchor_pos_w, self.robot_anchor_quat_w),
-                            self._relative_body_pose_w)
+        frame = self.tracking()
+        return frame.rel_body_pos_w, frame.rel_body_quat_w
 
     def anchor_pose_b(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Reference anchor position ``[N, 3]`` (m) and orientation ``[N, 4]`` in the robot anchor frame
-        (read-only; cached like :meth:`relative_body_pose_w`)."""
-        return self._cached(
-            "anchor_pose_b",
-            (self.robot_anchor_pos_w, self.robot_anchor_quat_w),
-            lambda: qmath.subtract_frame_transforms(
-                self.robot_anchor_pos_w, self.robot_anchor_quat_w, self.anchor_pos_w, self.anchor_quat_w
-            ),
-        )
+        (read-only, from :meth:`tracking`)."""
+        frame = self.tracking()
+        return frame.anchor_pos_b, frame.anchor_quat_b
 
     def anchor_ori6d_b(self) -> torch.Tensor:
-        """Reference anchor orientation in the robot anchor frame as a 6-D rotation ``[N, 6]`` (read-only;
-        cached like :meth:`anchor_pose_b`: the actor and the critic both observe it)."""
-        return self._cached(
-            "anchor_ori6d_b",
-            (self.robot_anchor_pos_w, self.robot_anchor_quat_w),
-            lambda: qmath.rot6d(self.anchor_pose_b()[1]),
-        )
+        """Reference anchor orientation in the robot anchor frame as a 6-D rotation ``[N, 6]`` (from :meth:`tracking`)."""
+        return self.tracking().anchor_ori6d_b
 
     def robot_body_pose_b(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Tracked robot body positions ``[N, B, 3]`` (m) and orientations ``[N, B, 4]`` in the robot anchor
-        frame (read-only; cached while the robot's body poses are unchanged)."""
-        nb = len(self.body_names)
-
-        def compute() -> tuple[torch.Tensor, torch.Tensor]:
-            return qmath.subtract_frame_transforms(
-                self.robot_anchor_pos_w.unsqueeze(1).expand(-1, nb, -1),
-                self.robot_anchor_quat_w.unsqueeze(1).expand(-1, nb, -1),
-                self.robot_body_pos_w,
-                self.robot_body_quat_w,
-            )
-
-        return self._cached("robot_body_pose_b", (self.robot_body_pos_w, self.robot_body_quat_w), compute)
-
-    def _cached(self, name: str, robot_state: tuple[torch.Tensor, ...], compute):
-        """``compute()``, reused while the reference (its version) and ``robot_state`` (compared exactly) are
-        unchanged: the tracking terms ask for the same transforms several times per env step."""
-        _ = self.ref  # refreshes the reference (and bumps its version) when the step changed
-        ref_version = self._ref_version
-        key = torch.cat([t.reshape(t.shape[0], -1) for t in robot_state], dim=-1)
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] == ref_version and torch.equal(hit[1], key):
-            return hit[2]
-        value = compute()
-        self._cache[name] = (ref_version, key, value)
-        return value
-
-    def _relative_body_pose_w(self) -> tuple[torch.Tensor, torch.Tensor]:
-        anchor_pos = self.anchor_pos_w
-        anchor_quat = self.anchor_quat_w
-        delta_pos = self.robot_anchor_pos_w.clone()
-        delta_pos[:, 2] = anchor_pos[:, 2]
-        delta_ori = math_utils.yaw_quat(math_utils.quat_mul(self.robot_anchor_quat_w, qmath.quat_conjugate(anchor_quat)))
-        nb = len(self.body_names)
-        delta_ori_b = delta_ori.unsqueeze(1).expand(-1, nb, -1)
-        pos = delta_pos.unsqueeze(1) + math_utils.quat_apply(delta_ori_b, self.body_pos_w - anchor_pos.unsqueeze(1))
-        quat = math_utils.quat_mul(delta_ori_b, self.body_quat_w)
-        return pos, quat
+        frame (read-only, from :meth:`tracking`)."""
+        frame = self.tracking()
+        return frame.robot_body_pos_b, frame.robot_body_quat_b
 
     # ------------------------------------------------------------------ CommandTerm hooks
     def reset(self, env_ids: Sequence[int] | slice | None = None) -> dict[str, torch.Tensor]:
@@ -267,25 +252,28 @@ class MotionCommand(CommandTerm):
         """Per-step tracking errors, kept as each env's running mean over its current episode.
 
         The base class logs the mean over the envs that reset, so ``Metrics/motion/error_*`` are
-        episode-averaged errors (not the error of the terminal, often failing, state).
+        episode-averaged errors (not the error of the terminal, often failing, state). Anchor errors
+        in m and rad, body errors averaged over the tracked bodies (positions after re-anchoring,
+        velocities world frame), joint errors as norms over the joints.
         """
         ref = self.ref
-        nb = len(self.body_names)
-        rel_pos, rel_quat = self.relative_body_pose_w()
-        errors = {
-            "error_anchor_pos": torch.norm(self.anchor_pos_w - self.robot_anchor_pos_w, dim=-1),
-            "error_anchor_rot": qmath.quat_error_angle(self.anchor_quat_w, self.robot_anchor_quat_w),
-            "error_body_pos": torch.norm(rel_pos - self.robot_body_pos_w, dim=-1).mean(-1),
-            "error_body_rot": qmath.quat_error_angle(rel_quat, self.robot_body_quat_w).mean(-1),
-            "error_body_lin_vel": torch.norm(ref.body_lin_vel_w[:, :nb] - self.robot_body_lin_vel_w, dim=-1).mean(-1),
-            "error_body_ang_vel": torch.norm(ref.body_ang_vel_w[:, :nb] - self.robot_body_ang_vel_w, dim=-1).mean(-1),
-            "error_joint_pos": torch.norm(ref.joint_pos - self.robot.data.joint_pos.torch, dim=-1),
-            "error_joint_vel": torch.norm(ref.joint_vel - self.robot.data.joint_vel.torch, dim=-1),
-        }
+        frame = self.tracking()
+        data = self.robot.data
+        joint = torch.stack(
+            (
+                torch.linalg.vector_norm(ref.joint_pos - data.joint_pos.torch, dim=-1),
+                torch.linalg.vector_norm(ref.joint_vel - data.joint_vel.torch, dim=-1),
+            ),
+            dim=-1,
+        )
+        errors = torch.cat(
+            (frame.anchor_pos_err2.sqrt().unsqueeze(-1), frame.anchor_rot_err.unsqueeze(-1), joint,
+             frame.sums[:, 4:] / len(self.body_names)),
+            dim=-1,
+        )
         inv_n = 1.0 / self._env.episode_length_buf.clamp(min=1).to(torch.float32)
-        for key, err in errors.items():
-            metric = self.metrics[key]
-            metric += (err - metric) * inv_n
+        table = self._metric_table
+        table += (errors - table) * inv_n.unsqueeze(-1)
 
     def _resample_command(self, env_ids: Sequence[int] | slice):
         env_ids = self._env_ids_all[env_ids] if isinstance(env_ids, slice) else torch.as_tensor(env_ids, device=self.device).long()

@@ -37,8 +37,7 @@ def robot_body_pos_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
 
 def robot_body_ori_b(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
     """Tracked robot body orientations in the robot anchor frame as 6-D rotations, [N, 6B] (privileged)."""
-    _, quat = _cmd(env, command_name).robot_body_pose_b()
-    return qmath.rot6d(quat).reshape(env.num_envs, -1)
+    return _cmd(env, command_name).tracking().robot_body_ori6d_b.reshape(env.num_envs, -1)
 
 
 def future_reference(env: ManagerBasedEnv, command_name: str, offsets: tuple[int, ...] = (1, 2, 3)) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 Body terms average over the tracked bodies; positions in m, angles in rad, velocities in m/s and
 rad/s, all compared in the world frame (body poses after re-anchoring, see :class:`MotionCommand`).
+The errors come from the command's per-step :meth:`~.commands.MotionCommand.tracking` frame (one
+kernel for all tracking terms; ``tests/test_tracking.py`` checks them against Isaac Lab's math).
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-
-from . import quat as qmath
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
@@ -23,48 +23,38 @@ def _cmd(env: ManagerBasedRLEnv, command_name: str) -> MotionCommand:
     return env.command_manager.get_term(command_name)
 
 
+def _exp(err: torch.Tensor, std: float) -> torch.Tensor:
+    return torch.exp(err * (-1.0 / std**2))
+
+
 def motion_global_anchor_position_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """exp(-|p_ref_anchor - p_anchor|^2 / std^2)."""
-    cmd = _cmd(env, command_name)
-    err = torch.sum(torch.square(cmd.anchor_pos_w - cmd.robot_anchor_pos_w), dim=-1)
-    return torch.exp(-err / std**2)
+    return _exp(_cmd(env, command_name).tracking().anchor_pos_err2, std)
 
 
 def motion_global_anchor_orientation_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """exp(-angle(q_ref_anchor, q_anchor)^2 / std^2)."""
-    cmd = _cmd(env, command_name)
-    err = qmath.quat_error_angle(cmd.anchor_quat_w, cmd.robot_anchor_quat_w) ** 2
-    return torch.exp(-err / std**2)
+    return _exp(_cmd(env, command_name).tracking().anchor_rot_err.square(), std)
 
 
 def motion_relative_body_position_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """exp(-mean_b |p_ref_b (re-anchored) - p_b|^2 / std^2)."""
-    cmd = _cmd(env, command_name)
-    pos, _ = cmd.relative_body_pose_w()
-    err = torch.sum(torch.square(pos - cmd.robot_body_pos_w), dim=-1).mean(-1)
-    return torch.exp(-err / std**2)
+    return _exp(_cmd(env, command_name).tracking().body_mean("body_pos_err2"), std)
 
 
 def motion_relative_body_orientation_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """exp(-mean_b angle(q_ref_b (re-anchored), q_b)^2 / std^2)."""
-    cmd = _cmd(env, command_name)
-    _, quat = cmd.relative_body_pose_w()
-    err = (qmath.quat_error_angle(quat, cmd.robot_body_quat_w) ** 2).mean(-1)
-    return torch.exp(-err / std**2)
+    return _exp(_cmd(env, command_name).tracking().body_mean("body_rot_err2"), std)
 
 
 def motion_global_body_linear_velocity_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """exp(-mean_b |v_ref_b - v_b|^2 / std^2), world frame."""
-    cmd = _cmd(env, command_name)
-    err = torch.sum(torch.square(cmd.body_lin_vel_w - cmd.robot_body_lin_vel_w), dim=-1).mean(-1)
-    return torch.exp(-err / std**2)
+    return _exp(_cmd(env, command_name).tracking().body_mean("body_lin_vel_err2"), std)
 
 
 def motion_global_body_angular_velocity_error_exp(env: ManagerBasedRLEnv, command_name: str, std: float) -> torch.Tensor:
     """exp(-mean_b |w_ref_b - w_b|^2 / std^2), world frame."""
-    cmd = _cmd(env, command_name)
-    err = torch.sum(torch.square(cmd.body_ang_vel_w - cmd.robot_body_ang_vel_w), dim=-1).mean(-1)
-    return torch.exp(-err / std**2)
+    return _exp(_cmd(env, command_name).tracking().body_mean("body_ang_vel_err2"), std)
 
 
 def feet_contact_match(
