@@ -270,6 +270,9 @@ def compute_tracking_frame(
     table = torch.empty(n, table_width(nb), dtype=torch.float32, device=robot_body_pose_w.device)
     if n:
         out = _warp_view(table)
+        # on CUDA, run on torch's current stream: the inputs were just written by torch operations there
+        dev = table.device
+        stream = wp.stream_from_torch(torch.cuda.current_stream(dev)) if dev.type == "cuda" else None
         wp.launch(
             _tracking_kernel,
             dim=n,
@@ -280,6 +283,7 @@ def compute_tracking_frame(
             ],
             outputs=[out],
             device=out.device,
+            stream=stream,
         )
     return TrackingFrame.from_table(table, nb)
 
