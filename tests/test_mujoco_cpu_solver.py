@@ -244,13 +244,8 @@ def _accepts_requested(model) -> bool:
     return "requested_attributes" in inspect.signature(model.state).parameters
 
 
-def _rollout_with_com_shift(solver_cls, steps: int = 100) -> np.ndarray:
-    model = _boxes()
-    solver = solver_cls(model, **SOLVER_KW)
-    com = model.body_com.numpy()
-    com[2] = (0.06, 0.04, -0.03)  # world 1's box (2 bodies per world); compiled with its COM at the body origin
-    model.body_com.assign(com)
-    solver.notify_model_changed(newton.ModelFlags.BODY_INERTIAL_PROPERTIES)
+def _slide(model, solver, steps: int) -> np.ndarray:
+    """Every body starts sliding along x at 0.5 m/s; ``[steps, worlds, coords]`` joint coordinates after each step."""
     s0, s1, control = model.state(), model.state(), model.control()
     qd = s0.joint_qd.numpy()
     qd[0::6] = 0.5
@@ -261,6 +256,16 @@ def _rollout_with_com_shift(solver_cls, steps: int = 100) -> np.ndarray:
         s0, s1 = s1, s0
         q.append(s0.joint_q.numpy().copy())
     return np.array(q).reshape(steps, model.world_count, -1)
+
+
+def _rollout_with_com_shift(solver_cls, steps: int = 100) -> np.ndarray:
+    model = _boxes()
+    solver = solver_cls(model, **SOLVER_KW)
+    com = model.body_com.numpy()
+    com[2] = (0.06, 0.04, -0.03)  # world 1's box (2 bodies per world); compiled with its COM at the body origin
+    model.body_com.assign(com)
+    solver.notify_model_changed(newton.ModelFlags.BODY_INERTIAL_PROPERTIES)
+    return _slide(model, solver, steps)
 
 
 def test_per_world_com_shift_reaches_mujoco_c():
@@ -285,16 +290,7 @@ def _rollout_randomised(steps: int = 60, **kwargs) -> tuple[np.ndarray, BatchedM
     model.body_com.assign(com)
     model.shape_material_mu.assign(mu)
     solver.notify_model_changed(newton.ModelFlags.BODY_INERTIAL_PROPERTIES | newton.ModelFlags.SHAPE_PROPERTIES)
-    s0, s1, control = model.state(), model.state(), model.control()
-    qd = s0.joint_qd.numpy()
-    qd[0::6] = 0.5
-    s0.joint_qd.assign(qd)
-    q = []
-    for _ in range(steps):
-        solver.step(s0, s1, control, None, DT)
-        s0, s1 = s1, s0
-        q.append(s0.joint_q.numpy().copy())
-    return np.array(q).reshape(steps, model.world_count, -1), solver
+    return _slide(model, solver, steps), solver
 
 
 def test_patched_thread_models_match_per_env_models():
