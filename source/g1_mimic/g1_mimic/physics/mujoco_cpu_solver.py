@@ -32,8 +32,8 @@ with its own parameters: :meth:`notify_model_changed` lets Newton update the per
 fields (and recompute the derived constants), then copies them into the MuJoCo C models; worlds with
 identical parameters share one model. The C threads step one working model each and copy an env's
 differing parameters (~8 kB for the G1) into it before the env's step, rather than touching one
-model per env (same results; ~15 % faster with 64 randomised envs, whose models miss the caches). Because ``mjw_data`` stays the source of truth, Newton's
-per-world ``reset`` (zeroing ``qacc_warmstart``, ``ctrl``, ``act``, ``qfrc_applied``,
+model per env (same results; ~15 % faster with 64 randomised envs, whose models miss the caches).
+Because ``mjw_data`` stays the source of truth, Newton's per-world ``reset`` (zeroing ``qacc_warmstart``, ``ctrl``, ``act``, ``qfrc_applied``,
 ``xfrc_applied`` of the reset worlds) clears the warm-starts of exactly those envs.
 
 Integration and the host side of the contact conversion are :func:`.cpu_graph.host_call` s, so the

@@ -167,18 +167,6 @@ class MotionCommand(CommandTerm):
         return self.robot.data.body_pos_w.torch[:, self.robot_body_ids]
 
     @property
-    def robot_body_quat_w(self) -> torch.Tensor:
-        return self.robot.data.body_quat_w.torch[:, self.robot_body_ids]
-
-    @property
-    def robot_body_lin_vel_w(self) -> torch.Tensor:
-        return self.robot.data.body_link_lin_vel_w.torch[:, self.robot_body_ids]
-
-    @property
-    def robot_body_ang_vel_w(self) -> torch.Tensor:
-        return self.robot.data.body_link_ang_vel_w.torch[:, self.robot_body_ids]
-
-    @property
     def robot_anchor_pos_w(self) -> torch.Tensor:
         return self.robot.data.body_pos_w.torch[:, self.robot_anchor_id]
 

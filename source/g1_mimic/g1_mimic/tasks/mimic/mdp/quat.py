@@ -2,10 +2,12 @@
 
 Same results as :mod:`isaaclab.utils.math` (to float32 rounding; ``tests/test_quat.py``) for *unit*
 quaternions (xyzw, as Isaac Lab 3.0), which is what the simulator and the motion library hand out.
-The terms run on ``N x bodies x 4`` tensors every env step, where the cost is the number of torch
-operations, not arithmetic: Isaac Lab's ``quat_error_magnitude`` takes ~60 operations (~145 us for
-64 x 14 quaternions on this project's CPU; the tracking terms call it 4-5 times per step), the
-angle here 8 (~45 us); the conjugate is one multiplication instead of a slice-negate-concatenate.
+On ``N x bodies x 4`` CPU tensors the cost is the number of torch operations, not arithmetic:
+Isaac Lab's ``quat_error_magnitude`` takes ~60 operations (~145 us for 64 x 14 quaternions on this
+project's CPU), the angle here 8 (~45 us); the conjugate is one multiplication instead of a
+slice-negate-concatenate. The per-step BeyondMimic terms use the tracking kernel
+(:mod:`.tracking`, same formulas); these serve the other terms (DeepMimic rewards, future-reference
+observations).
 (A Hamilton product or rotation written as one outer product and one constant-table matrix
 product was measured too: no faster than Isaac Lab's on the CPU, so those stay Isaac Lab's.)
 """
