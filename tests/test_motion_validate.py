@@ -163,12 +163,14 @@ def test_joint_limits_warn_by_default_and_clamp_on_request(tmp_path):
     table[5:7, 7 + KNEE] = upper + 0.2
     src = _write(tmp_path / "limits.csv", table)
     motion, report = _accepted(tmp_path, src, out_fps=30.0)
-    (warning,) = report.warnings
+    # the jump into and out of the violation (~80 rad/s) is reported separately (real-capture glitch check)
+    (warning,) = [w for w in report.warnings if "by up to" in w]
+    assert any("jumps" in w and "left_knee_joint" in w for w in report.warnings)
     for part in ("limits.csv", "field 'joint_pos'", "left_knee_joint", "by up to 0.200 rad", "frames 5-6", "--clamp-limits"):
         assert part in warning
     assert motion.joint_pos[5, KNEE] == pytest.approx(upper + 0.2)
     clamped, report = import_motion(src, ImportOptions(out_fps=30.0, clamp_limits=True))
-    assert "clamped to the limits" in report.warnings[0]
+    assert any("clamped to the limits" in w for w in report.warnings)
     assert clamped.joint_pos[5:7, KNEE] == pytest.approx([upper, upper])
     assert clamped.source["clamped_joints"] == {"left_knee_joint": 2}
 
@@ -248,7 +250,8 @@ def test_root_teleport_warns(tmp_path):
     table = _table()
     table[20:, 0] += 1.0  # 1 m jump between frames 19 and 20 at 30 Hz = 30 m/s
     _, report = _accepted(tmp_path, _write(tmp_path / "jump.csv", table))
-    (warning,) = report.warnings
+    (warning,) = [w for w in report.warnings if "the root moves" in w]  # the feet skate through the jump too
+    assert any("foot skating" in w for w in report.warnings)
     assert "jump.csv" in warning and "30.0 m/s (frames 19-20" in warning and "--fps" in warning
 
 

@@ -36,7 +36,7 @@ def _add_import_options(p: argparse.ArgumentParser, out_fps_default: float | Non
     g.add_argument(
         "--fps",
         type=_float,
-        help="input frame rate in Hz (required when the file stores none; CSVs default to 30, 23-DoF CSVs to 60)",
+        help="input frame rate in Hz (for files that store none: CSVs take the rate in their name, e.g. _60hz, else 30; 23-DoF CSVs 60)",
     )
     g.add_argument(
         "--out-fps",
@@ -57,6 +57,18 @@ def _add_import_options(p: argparse.ArgumentParser, out_fps_default: float | Non
     g.add_argument(
         "--align-ground", action="store_true", help="shift the root vertically so the lowest foot point is at z = 0"
     )
+    r = p.add_argument_group("fixes for real motion capture (docs/motion_data.md, 'Real clips')")
+    r.add_argument("--trim-start", type=_float, default=0.0, metavar="S", help="drop S seconds from the start of the input")
+    r.add_argument("--trim-end", type=_float, default=0.0, metavar="S", help="drop S seconds from the end of the input")
+    r.add_argument(
+        "--smooth-glitches", action="store_true", help="replace joint jumps faster than 30 rad/s by straight lines"
+    )
+    r.add_argument(
+        "--fix-start",
+        choices=("trim", "blend"),
+        help="a start no robot can follow (a jump, a T-pose): drop it (trim) or drop it and blend in from standing (blend)",
+    )
+    r.add_argument("--blend-s", type=_float, default=1.0, metavar="S", help="duration of --fix-start blend (default 1 s)")
 
 
 def _options(args: argparse.Namespace) -> ImportOptions:
@@ -70,6 +82,11 @@ def _options(args: argparse.Namespace) -> ImportOptions:
         body_order=args.body_order,
         clip=args.clip,
         align_ground=args.align_ground,
+        trim_start=args.trim_start,
+        trim_end=args.trim_end,
+        smooth_glitches=args.smooth_glitches,
+        fix_start=args.fix_start,
+        blend_s=args.blend_s,
     )
 
 
@@ -81,9 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("convert", help="import a motion file and write the canonical .npz (resampled to --out-fps)")
-    p.add_argument("input", type=Path, help="input file (.csv, .npz, .pkl, .pt, ...)")
-    p.add_argument("output", type=Path, help="output canonical motion (.npz)")
+    p = sub.add_parser(
+        "convert", help="import a motion file (or every file of a folder) and write the canonical .npz (resampled to --out-fps)"
+    )
+    p.add_argument("input", type=Path, help="input file (.csv, .npz, .pkl, .pt, ...) or a folder of them")
+    p.add_argument("output", type=Path, help="output canonical motion (.npz), or an output folder when the input is a folder")
     p.add_argument("--quiet", action="store_true", help="print only warnings and errors")
     _add_import_options(p, 50.0)
 
@@ -92,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _add_import_options(p, None)
 
-    p = sub.add_parser("validate", help="run every import check; exit 0 if the file is usable, 1 otherwise")
-    p.add_argument("file", type=Path)
+    p = sub.add_parser("validate", help="run every import check; exit 0 if the file (every file of a folder) is usable, 1 otherwise")
+    p.add_argument("file", type=Path, help="motion file or a folder of them")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     _add_import_options(p, 50.0)
 
@@ -153,7 +172,63 @@ def _text_summary(stats: dict[str, Any], path: Path) -> str:
     return "\n".join(lines)
 
 
+#: Suffixes a folder convert/validate picks up.
+MOTION_SUFFIXES = (".csv", ".npz", ".pkl", ".pickle", ".joblib", ".pt", ".pth")
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """The motion files directly in ``folder`` (by suffix, sorted by name); raise when there are none."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in MOTION_SUFFIXES)
+    if not files:
+        raise MotionFormatError(f"{folder}: the folder holds no motion files ({', '.join(MOTION_SUFFIXES)})")
+    return files
+
+
+def _for_each_file(args: argparse.Namespace, out: TextIO, err: TextIO, verb: str, one) -> int:
+    """Run ``one(path) -> (motion, report)`` on every file of the folder: one line per file, then a summary."""
+    files = folder_files(args.input if verb == "convert" else args.file)
+    failed = 0
+    warned = 0
+    width = max(len(p.name) for p in files)
+    for i, path in enumerate(files, 1):
+        try:
+            motion, report = one(path)
+        except MotionFormatError as exc:
+            failed += 1
+            print(f"[{i}/{len(files)}] FAILED {path.name:<{width}}  {exc}", file=out)
+            continue
+        warned += bool(report.warnings)
+        extra = f", {len(report.warnings)} warning(s)" if report.warnings else ""
+        print(
+            f"[{i}/{len(files)}] ok     {path.name:<{width}}  {motion.source.get('format')}, {motion.num_frames} frames at "
+            f"{motion.fps:g} Hz ({motion.duration:.2f} s){extra}",
+            file=out,
+        )
+        if not getattr(args, "quiet", False):
+            for line in report.warnings:
+                print(f"    warning: {line}", file=err)
+    done = "converted" if verb == "convert" else "valid"
+    print(f"{len(files) - failed} of {len(files)} file(s) {done}; {failed} failed; {warned} with warnings", file=out)
+    return 1 if failed else 0
+
+
 def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.input.is_dir():
+        if args.output.exists() and not args.output.is_dir():
+            raise MotionFormatError(f"{args.output}: the input is a folder, so the output must be a folder (it is a file)")
+        if args.output.suffix == ".npz":
+            raise MotionFormatError(f"{args.output}: the input is a folder, so the output must be a folder, not a .npz")
+        files = folder_files(args.input)
+        names = [p.stem for p in files]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise MotionFormatError(f"{args.input}: files {dup} differ only in suffix and would write the same .npz; rename one")
+        args.output.mkdir(parents=True, exist_ok=True)
+        opts = _options(args)
+        return _for_each_file(args, out, err, "convert", lambda p: convert_motion(p, args.output / f"{p.stem}.npz", opts))
+    if args.input.exists() and args.output.is_dir():
+        raise MotionFormatError(f"{args.output}: is a folder; give the output file name (.npz)")
+
     def progress(msg: str) -> None:
         if not args.quiet:
             print(f"[convert] {msg}", file=err)
@@ -178,6 +253,16 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.file.is_dir():
+        opts = _options(args)
+
+        def one(path: Path):
+            motion, report = import_motion(path, opts)
+            if args.strict and report.warnings:
+                raise MotionFormatError(f"--strict: {len(report.warnings)} warning(s): {report.warnings[0]}")
+            return motion, report
+
+        return _for_each_file(args, out, err, "validate", one)
     motion, report = import_motion(args.file, _options(args))
     _print_report(report, err)
     if args.strict and report.warnings:

@@ -56,6 +56,10 @@ G1_23DOF_JOINT_NAMES: tuple[str, ...] = tuple(
     and not re.fullmatch(r".*_wrist_(pitch|yaw)_joint", n)
 )
 
+#: HumanoidVerse/ASAP's 23-DoF G1 (``g1_29dof_anneal_23dof``): the 29-DoF SDK order without the six
+#: wrist joints (legs 12, waist yaw/roll/pitch, per arm shoulder pitch/roll/yaw and elbow).
+ASAP_23DOF_JOINT_NAMES: tuple[str, ...] = tuple(n for n in SDK_JOINT_NAMES if "_wrist_" not in n)
+
 #: Root body of the floating base.
 ROOT_BODY = "pelvis"
 #: BeyondMimic's anchor body.

@@ -53,8 +53,18 @@ from g1_mimic.motion.importers.npz_formats import (
     read_npz_isaaclab_amp,
 )
 from g1_mimic.motion.importers.pkl_formats import PICKLE_SUFFIXES, detect_pickle_format, read_pkl_mimickit, read_pkl_phc
+from g1_mimic.motion.repair import (
+    Trajectory,
+    blend_from_standing,
+    check_foot_skating,
+    check_joint_speed,
+    find_bad_start,
+    smooth_glitches,
+    trim,
+)
 from g1_mimic.motion.resample import num_resampled_frames, resample_times, resample_trajectory, same_rate
 from g1_mimic.motion.validate import (
+    MIN_FRAMES,
     FrameRef,
     MotionValidationError,
     ValidationReport,
@@ -72,7 +82,7 @@ from g1_mimic.motion.validate import (
     joint_limit_violations,
     normalize_quaternions,
 )
-from g1_mimic.robots.g1_constants import default_joint_pos
+from g1_mimic.robots.g1_constants import FEET_BODIES, default_joint_pos
 
 __all__ = [
     "CSV_DEFAULT_FPS",
@@ -151,8 +161,17 @@ def _check_options(opts: ImportOptions, where: str) -> None:
         check_fps(opts.out_fps, where=where, field_name="--out-fps", hint="choose an output rate in Hz (control rate: 50)")
     if opts.fps is not None:
         check_fps(opts.fps, where=where, field_name="--fps", hint="pass the input rate in Hz")
+    if opts.fix_start not in (None, "trim", "blend"):
+        raise MotionFormatError(f"{where}: --fix-start must be 'trim' or 'blend', got {opts.fix_start!r}")
+    if not (np.isfinite(opts.blend_s) and opts.blend_s > 0.0):
+        raise MotionFormatError(f"{where}: --blend-s must be a duration > 0 s, got {opts.blend_s}")
     if opts.missing_joints not in (None, "default", "zero"):
         raise MotionFormatError(f"{where}: --missing-joints must be 'default' or 'zero', got {opts.missing_joints!r}")
+
+
+def default_joint_pos_vector(joint_names) -> np.ndarray:
+    """The G1 standing pose (rad) in the order of ``joint_names``."""
+    return np.array([default_joint_pos(n) for n in joint_names], dtype=np.float64)
 
 
 def _process(
@@ -203,6 +222,48 @@ def _process(
             f"{'default_joint_pos' if policy == 'default' else 'zero'} (--missing-joints {policy}): {values}"
         )
         source["missing_joints"] = {"policy": policy, "values_rad": values}
+    # real-capture repairs at the input rate: trim, glitches, the start (g1_mimic.motion.repair)
+    traj = Trajectory(np.array(raw.root_pos, dtype=np.float64), root_quat, joint_pos, raw.frame_lines)
+    kept = np.arange(T)
+    prepended = 0
+    if opts.trim_start or opts.trim_end:
+        a = int(round(opts.trim_start * raw.fps))
+        traj = trim(traj, raw.fps, opts.trim_start, opts.trim_end, where=where, report=report)
+        kept = kept[a : a + traj.num_frames]
+        source["trimmed_s"] = [float(opts.trim_start), float(opts.trim_end)]
+    if opts.smooth_glitches:
+        traj = smooth_glitches(traj, raw.fps, kin.joint_names, where=where, report=report)
+    check_joint_speed(traj, raw.fps, kin.joint_names, where=where, report=report)
+    bad = find_bad_start(traj, raw.fps, kin.joint_names)
+    if bad is not None:
+        first, why = bad
+        if opts.fix_start is None:
+            report.warn(
+                f"{where}: the clip starts with {why}: no robot can follow that from frame 0. --fix-start trim drops "
+                f"frames 0-{first - 1}; --fix-start blend drops them and prepends a --blend-s (default 1 s) transition "
+                "from the standing pose."
+            )
+        else:
+            if traj.num_frames - first < MIN_FRAMES:
+                raise MotionValidationError(f"{where}: --fix-start {opts.fix_start}: the bad start ({why}) is the whole clip")
+            traj = traj.take(np.arange(first, traj.num_frames))
+            kept = kept[first:]
+            if opts.fix_start == "blend":
+                before = traj.num_frames
+                traj = blend_from_standing(traj, raw.fps, opts.blend_s, kin, default_joint_pos_vector(kin.joint_names))
+                prepended = traj.num_frames - before
+                traj.lines = None
+            report.note(
+                f"{where}: the clip started with {why}; --fix-start {opts.fix_start} dropped frames 0-{first - 1}"
+                + (f" and prepended {prepended} frames ({prepended / raw.fps:.2f} s) from the standing pose." if prepended else ".")
+            )
+            source["fix_start"] = {"mode": opts.fix_start, "dropped_frames": int(first), "prepended_frames": int(prepended), "why": why}
+    if traj.num_frames != T:
+        T = traj.num_frames
+        n_out = num_resampled_frames(T, raw.fps, out_fps)
+        check_frame_count(n_out, where=where, stage="after trimming")
+        ref = FrameRef(traj.lines)
+    joint_pos, root_quat = traj.joint_pos, traj.root_quat
     clamped_before = joint_limit_violations(joint_pos, kin.joint_names, kin.joint_limits) if opts.clamp_limits else []
     joint_pos = check_joint_limits(
         joint_pos, kin.joint_names, kin.joint_limits, where=where, report=report, clamp=opts.clamp_limits, frames=ref
@@ -211,7 +272,7 @@ def _process(
         source["clamped_joints"] = {v["joint"]: v["num_frames"] for v in clamped_before}
 
     # 2. ground and stored bodies (forward kinematics at the input rate)
-    root_pos = np.array(raw.root_pos, dtype=np.float64)
+    root_pos = traj.root_pos
     if not opts.align_ground:  # with --align-ground the height is checked after the shift
         check_root_height(root_pos, where=where, field_name=raw.root_pos_field, frames=ref)
     check_root_speed(root_pos, raw.fps, where=where, report=report, field_name=raw.root_pos_field, frames=ref)
@@ -232,6 +293,8 @@ def _process(
         source["ground_offset_m"] = dz
         check_root_height(root_pos, where=where, field_name=f"{raw.root_pos_field} after --align-ground", frames=ref)
     check_feet(heights, where=where, report=report, frames=ref)
+    feet_pos = bodies["body_pos_w"][:, kin.body_indices(FEET_BODIES)]
+    check_foot_skating(feet_pos, heights, raw.fps, FEET_BODIES, where=where, report=report, frames=ref)
 
     # 3. resample
     if not same_rate(raw.fps, out_fps):
@@ -253,8 +316,11 @@ def _process(
     )
     motion = motion_from_root_and_joints(out_fps, root_pos, root_quat, joint_pos, kin.joint_names, source=source, kinematics=kin)
     if raw.contact_labels is not None:
+        labels = np.asarray(raw.contact_labels, dtype=bool)[kept]
+        if prepended:  # standing on both feet during the blend
+            labels = np.concatenate([np.ones((prepended, labels.shape[1]), dtype=bool), labels])
         nearest = np.clip(np.rint(resample_times(T, raw.fps, out_fps) * raw.fps).astype(np.int64), 0, T - 1)
-        motion.contact_labels = np.asarray(raw.contact_labels, dtype=bool)[nearest]
+        motion.contact_labels = labels[nearest]
         motion.contact_body_names = raw.contact_body_names
     motion.source["notes"] = list(report.notes)
     motion.source["warnings"] = list(report.warnings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import numpy as np
 
 from g1_mimic.motion.format import MotionFormatError
 from g1_mimic.motion.validate import MotionValidationError, ValidationReport, check_fps
-from g1_mimic.robots.g1_constants import G1_23DOF_JOINT_NAMES, SDK_JOINT_NAMES
+from g1_mimic.robots.g1_constants import ASAP_23DOF_JOINT_NAMES, G1_23DOF_JOINT_NAMES, SDK_JOINT_NAMES
 
 #: Importer names accepted by ``--format``, with the layout each reads.
 FORMATS: dict[str, str] = {
@@ -146,6 +147,13 @@ class ImportOptions:
         body_order: ``"mujoco"``, ``"isaaclab"`` or a text file of body names (``npz_beyondmimic``).
         clip: clip name inside a multi-clip PHC pickle.
         align_ground: shift the root vertically so the clip's lowest foot point is at z = 0.
+        trim_start: seconds dropped from the start of the input (before any other fix).
+        trim_end: seconds dropped from the end of the input.
+        smooth_glitches: replace joint jumps faster than ``repair.JOINT_GLITCH_SPEED`` by straight lines.
+        fix_start: what to do with a start no robot can follow (a jump, a T-pose;
+            :func:`g1_mimic.motion.repair.find_bad_start`): ``None`` warn, ``"trim"`` drop those frames,
+            ``"blend"`` drop them and prepend ``blend_s`` seconds from the standing pose.
+        blend_s: duration (s) of the standing-pose transition of ``fix_start="blend"``.
     """
 
     format: str | None = None
@@ -157,9 +165,17 @@ class ImportOptions:
     body_order: str | None = None
     clip: str | None = None
     align_ground: bool = False
+    trim_start: float = 0.0
+    trim_end: float = 0.0
+    smooth_glitches: bool = False
+    fix_start: str | None = None
+    blend_s: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, False)}
+        out = {k: v for k, v in self.__dict__.items() if v not in (None, False)}
+        if self.fix_start != "blend":
+            out.pop("blend_s", None)
+        return out
 
 
 @dataclass
@@ -195,6 +211,23 @@ class RawMotion:
         return int(self.joint_pos.shape[0])
 
 
+#: A frame rate in a file name: ``..._60hz.csv``, ``walk-30fps.csv``, ``clip_120Hz_v2.csv``.
+_FPS_IN_NAME = re.compile(r"(?:^|[^0-9a-z.])(\d{2,3}(?:\.\d+)?)[ _-]?(?:hz|fps)(?![a-z])", re.IGNORECASE)
+
+
+def fps_from_name(path: Path) -> float | None:
+    """The frame rate (Hz) a file name states (``dance_60hz.csv`` -> 60), or ``None``.
+
+    Only rates of 10-500 Hz written as ``<number>hz`` or ``<number>fps`` (any case, optionally
+    after ``_``/``-``/space) count; used for formats that store no rate (CSV).
+    """
+    matches = _FPS_IN_NAME.findall(Path(path).stem)
+    if len(matches) != 1:
+        return None
+    fps = float(matches[0])
+    return fps if 10.0 <= fps <= 500.0 else None
+
+
 def resolve_fps(stored: Any, opts: ImportOptions, *, where: str, field_name: str, report: ValidationReport) -> tuple[float, str]:
     """The input rate: ``--fps`` if given (noting a disagreement with the stored rate), else the stored one."""
     if opts.fps is not None:
@@ -227,7 +260,8 @@ def read_name_list(path: Path, kind: str) -> tuple[str, ...]:
 
 
 def resolve_joint_order(spec: str, *, where: str) -> tuple[str, ...]:
-    """Joint names for ``--joint-order``: ``sdk``/``mujoco``, ``isaaclab``, ``23dof`` or a names file."""
+    """Joint names for ``--joint-order``: ``sdk``/``mujoco``, ``isaaclab``, ``23dof`` (Unitree 23-DoF robot),
+    ``asap23`` (HumanoidVerse/ASAP: 29-DoF without wrists) or a names file."""
     key = spec.lower()
     if key in ("sdk", "mujoco"):
         return SDK_JOINT_NAMES
@@ -235,6 +269,8 @@ def resolve_joint_order(spec: str, *, where: str) -> tuple[str, ...]:
         return ISAACLAB_JOINT_NAMES
     if key == "23dof":
         return G1_23DOF_JOINT_NAMES
+    if key == "asap23":
+        return ASAP_23DOF_JOINT_NAMES
     names = read_name_list(Path(spec), "joint")
     check_joint_names(names, where=where, field_name=f"--joint-order {spec}")
     return names

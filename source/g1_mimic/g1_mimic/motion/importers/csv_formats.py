@@ -19,7 +19,14 @@ import numpy as np
 from g1_mimic.fileio import atomic_path
 from g1_mimic.motion import quat as Q
 from g1_mimic.motion.format import Motion, MotionFormatError
-from g1_mimic.motion.importers._common import CSV_DEFAULT_FPS, FORMATS, ImportOptions, RawMotion, resolve_fps
+from g1_mimic.motion.importers._common import (
+    CSV_DEFAULT_FPS,
+    FORMATS,
+    ImportOptions,
+    RawMotion,
+    fps_from_name,
+    resolve_fps,
+)
 from g1_mimic.motion.validate import MotionValidationError, ValidationReport
 from g1_mimic.robots.g1_constants import G1_23DOF_JOINT_NAMES, SDK_JOINT_NAMES
 
@@ -195,12 +202,40 @@ def detect_csv_format(path: Path) -> tuple[str, str]:
         )
     order, why = detect_quat_order(table[:, 3:7], table[:, 0:3], table[:, 7:36])
     if order is None:
-        raise MotionFormatError(
-            f"{path}: cannot tell whether the quaternion columns 4-7 are x y z w or w x y z ({why}). "
-            "State it: --format csv_lafan_xyzw (Unitree/BeyondMimic LAFAN1) or --format csv_wxyz (ProtoMotions/Kimodo)."
+        # Unitree's LAFAN1 layout is the most common 36-column G1 file: read it as such unless the
+        # xyzw reading itself is implausible (pelvis not upright, or feet far from the floor).
+        contradiction = _xyzw_contradiction(table)
+        if contradiction:
+            raise MotionFormatError(
+                f"{path}: 36 columns, but read as Unitree's LAFAN1 layout (quaternion x y z w) {contradiction}, and the "
+                f"w x y z reading is not clearly better ({why}). Check the file; if the quaternion is w x y z pass "
+                "--format csv_wxyz, to read it as x y z w anyway pass --format csv_lafan_xyzw."
+            )
+        return "csv_lafan_xyzw", (
+            f"36 columns: Unitree's LAFAN1 layout, quaternion x y z w (the default for 36 columns; the data do not "
+            f"decide the order: {why}; pass --format csv_wxyz for w x y z)"
         )
     fmt = "csv_lafan_xyzw" if order == "xyzw" else "csv_wxyz"
     return fmt, f"36 columns, quaternion order {order} ({why})"
+
+
+def _xyzw_contradiction(table: np.ndarray) -> str | None:
+    """Why the x y z w reading of a 36-column table is implausible, or ``None`` when it is plausible.
+
+    Implausible: median pelvis tilt above :data:`UPRIGHT_TILT_DEG`, or median |lowest foot z| above
+    :data:`GROUND_DECISIVE_M` (forward kinematics on the G1).
+    """
+    ok = np.isfinite(table).all(axis=1) & (np.linalg.norm(table[:, 3:7], axis=1) > 0.5)
+    t = table[ok]
+    if t.shape[0] == 0:
+        return "no frame has a finite, non-zero quaternion"
+    tilt = median_tilt_deg(t[:, 3:7])
+    if tilt > UPRIGHT_TILT_DEG:
+        return f"the pelvis is tilted {tilt:.0f} deg from upright in the median frame (more than {UPRIGHT_TILT_DEG:g})"
+    ground = ground_error_m(t[:, 0:3], t[:, 3:7], t[:, 7:36])
+    if ground > GROUND_DECISIVE_M:
+        return f"the lowest foot point is {ground:.2f} m from the floor in the median frame (more than {GROUND_DECISIVE_M:g})"
+    return None
 
 
 def read_csv(path: Path, fmt: str, opts: ImportOptions, report: ValidationReport) -> RawMotion:
@@ -216,7 +251,11 @@ def read_csv(path: Path, fmt: str, opts: ImportOptions, report: ValidationReport
         raise MotionValidationError(
             f"{where}: wrong column count: {table.shape[1]} columns, expected {expected} for {_layout(fmt)}.{hint}"
         )
-    if opts.fps is None:
+    named = fps_from_name(path) if opts.fps is None else None
+    if named is not None:
+        fps, origin = named, "file name"
+        report.note(f"{where}: CSV files store no frame rate; {fps:g} Hz taken from the file name. Pass --fps HZ to override.")
+    elif opts.fps is None:
         fps, origin = CSV_DEFAULT_FPS[fmt], "default"
         report.note(
             f"{where}: CSV files store no frame rate; assuming {fps:g} Hz (the usual rate of {fmt}). "

@@ -14,7 +14,8 @@ pickles, joblib dumps, gzip/zlib/bz2/xz compressed) or, for ``.pt``/``.pth``, wi
   axis of the G1 model (the angle is the projection on the model axis; entries after J, PHC's
   "extended" bodies, are ignored); ``fps`` (Hz, optional: ``--fps`` when absent).
 * joint order: ``--joint-order`` if given, else by count: 29 -> SDK order, 23 -> G1 23-DoF order
-  (missing joints held per ``--missing-joints``). With ``pose_aa`` only: ``K - 1 >= 29`` -> SDK,
+  (23: HumanoidVerse/ASAP's order, the 29-DoF without wrists, or Unitree's 23-DoF robot order when
+  ``pose_aa`` confirms it; missing joints held per ``--missing-joints``). With ``pose_aa`` only: ``K - 1 >= 29`` -> SDK,
   ``23 <= K - 1 < 29`` -> 23-DoF.
 
 ``pkl_mimickit`` accepted layout: a dict with ``fps`` (Hz), ``loop_mode`` (0 clamp / 1 wrap,
@@ -44,7 +45,7 @@ from g1_mimic.motion.importers._common import (
 )
 from g1_mimic.motion.safe_pickle import load_pickle, load_torch
 from g1_mimic.motion.validate import MotionValidationError, ValidationReport
-from g1_mimic.robots.g1_constants import G1_23DOF_JOINT_NAMES, SDK_JOINT_NAMES
+from g1_mimic.robots.g1_constants import ASAP_23DOF_JOINT_NAMES, G1_23DOF_JOINT_NAMES, SDK_JOINT_NAMES
 
 PKL_FORMATS = ("pkl_phc", "pkl_mimickit")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth")
@@ -128,6 +129,8 @@ def read_pkl_phc(path: Path, opts: ImportOptions, report: ValidationReport, kine
                 raise MotionValidationError(
                     f"{where}: field '{field}dof' has {dof.shape[1]} columns but --joint-order names {len(joint_names)}"
                 )
+        elif dof.shape[1] == len(ASAP_23DOF_JOINT_NAMES):
+            joint_names = _pick_23dof_order(clip, dof, kinematics, where=where, field=field, report=report)
         else:
             joint_names = _default_joint_names(dof.shape[1], where=where, field_name=f"{field}dof")
         joint_field = f"{field}dof"
@@ -175,9 +178,42 @@ def read_pkl_phc(path: Path, opts: ImportOptions, report: ValidationReport, kine
         root_pos_field=f"{field}root_trans_offset",
         root_quat_field=quat_field,
         joint_field=joint_field,
-        partial_ok=tuple(joint_names) == G1_23DOF_JOINT_NAMES,
+        partial_ok=tuple(joint_names) in (G1_23DOF_JOINT_NAMES, ASAP_23DOF_JOINT_NAMES),
         details={"clip": clip_name} if clip_name else {},
     )
+
+
+#: Largest |angle from pose_aa - dof| (rad) for a 23-DoF joint order to count as confirmed by ``pose_aa``.
+POSE_AA_DOF_TOL = 1e-3
+
+
+def _pick_23dof_order(clip: dict, dof: np.ndarray, kinematics, *, where: str, field: str, report: ValidationReport) -> tuple[str, ...]:
+    """The joint order of a 23-column ``dof``: HumanoidVerse/ASAP's (29-DoF minus the wrists) or Unitree's 23-DoF robot.
+
+    When the clip also stores ``pose_aa`` (per-joint axis-angle about each hinge), the order whose
+    hinge axes reproduce ``dof`` from it (within :data:`POSE_AA_DOF_TOL`) is taken; without
+    ``pose_aa`` (or when neither matches) ASAP's order, the layout of HumanoidVerse pickles, with a note.
+    """
+    candidates = (("HumanoidVerse/ASAP 23-DoF", ASAP_23DOF_JOINT_NAMES), ("Unitree G1 23-DoF", G1_23DOF_JOINT_NAMES))
+    if "pose_aa" in clip:
+        pose_aa = as_float_array(clip["pose_aa"], where=where, field_name=f"{field}pose_aa", ndim=3, last=3)
+        if pose_aa.shape[0] == dof.shape[0] and pose_aa.shape[1] > dof.shape[1]:
+            m = kinematics.model
+            for label, names in candidates:
+                axes = np.array([m.jnt_axis[m.joint(n).id] for n in names], dtype=np.float64)
+                angles = np.einsum("tjk,jk->tj", pose_aa[:, 1 : 1 + len(names)], axes)
+                err = float(np.abs(angles - dof).max()) if dof.size else 0.0
+                if err <= POSE_AA_DOF_TOL:
+                    report.note(
+                        f"{where}: '{field}dof' has 23 joints: {label} order (its hinge axes reproduce '{field}dof' "
+                        f"from '{field}pose_aa' to {err:.1e} rad)."
+                    )
+                    return names
+    report.note(
+        f"{where}: '{field}dof' has 23 joints: read in the HumanoidVerse/ASAP order (the 29-DoF G1 without its six "
+        "wrist joints); pass --joint-order 23dof for Unitree's 23-DoF robot order."
+    )
+    return ASAP_23DOF_JOINT_NAMES
 
 
 def _quat_from_rotvec(rotvec: np.ndarray) -> np.ndarray:
@@ -233,6 +269,6 @@ def read_pkl_mimickit(path: Path, opts: ImportOptions, report: ValidationReport,
         root_pos_field="frames[:, 0:3] (root position)",
         root_quat_field="frames[:, 3:6] (root exp-map)",
         joint_field="frames[:, 6:] (joint angles)",
-        partial_ok=tuple(joint_names) == G1_23DOF_JOINT_NAMES,
+        partial_ok=tuple(joint_names) in (G1_23DOF_JOINT_NAMES, ASAP_23DOF_JOINT_NAMES),
         details={"loop_mode": loop_name},
     )

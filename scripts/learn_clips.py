@@ -1,0 +1,346 @@
+"""Train, evaluate and sim2sim one tracker per clip of a folder; one row per clip in a JSON table.
+
+    python scripts/learn_clips.py ../shared/data/motions/real --minutes 60 --json docs/results/real_clips.json
+        [--clips JazzWalk HandsUp] [--held_out Move8 ShortMove12] [--task Isaac-G1-Mimic-CPU-Learn-v0]
+        [--seed 1] [--episodes 32] [--markdown table.md] [--redo] [-- HYDRA_OVERRIDES...]
+
+For every motion file of FOLDER (any format ``scripts/motion.py convert`` reads, converted with its
+defaults into ``<json dir>/<json stem>_motions/``; canonical ``.npz`` files are used as they are), in
+name order:
+
+1. ``scripts/train.py --task TASK --max_minutes M --motion CLIP --seed S [overrides]``;
+2. ``scripts/evaluate.py`` on the last checkpoint: ``--episodes`` episodes, every one from frame 0,
+   then 3 s of the held last frame (``standing_after_end``);
+3. ``scripts/sim2sim.py`` on the exported ONNX policy in plain MuJoCo (deterministic: one episode);
+4. ``scripts/plot_learning_curve.py`` into ``<run>/learning_curve.png``.
+
+The row (clip, length, minutes, iterations, env steps, success, MPKPE, R-MPKPE, joint RMSE,
+standing after the end, sim2sim success and MPKPE, run folder, git commit, overrides, whether the
+clip was held out of tuning) is written to ``--json`` atomically after each clip, so a stopped
+table keeps its finished rows; clips already in the table with the same task, minutes, seed and
+overrides are skipped unless ``--redo``. ``--held_out`` names (substrings) only tag rows: the
+recipe is the same for all clips; the tag says which clips were never used to choose it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+COLUMNS = (
+    ("clip", "clip"),
+    ("length_s", "length [s]"),
+    ("minutes", "minutes"),
+    ("iterations", "iterations"),
+    ("env_steps", "env steps"),
+    ("success_rate", "success"),
+    ("mpkpe_m", "MPKPE [cm]"),
+    ("r_mpkpe_m", "R-MPKPE [cm]"),
+    ("joint_pos_rmse_rad", "joint RMSE [rad]"),
+    ("sim2sim_success_rate", "sim2sim success"),
+    ("standing_after_end", "standing after end"),
+    ("commit", "commit"),
+)
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    return parse
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    if "--" in argv:
+        k = argv.index("--")
+        argv, overrides = argv[:k], argv[k + 1 :]
+    else:
+        overrides = []
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("folder", type=Path, help="folder of motion files (or one motion file)")
+    p.add_argument("--minutes", type=_positive(float), required=True, help="training budget per clip (wall clock)")
+    p.add_argument("--json", type=Path, required=True, help="the table (one row per clip), rewritten after each clip")
+    p.add_argument("--task", default="Isaac-G1-Mimic-CPU-Learn-v0")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--episodes", type=_positive(int), default=32, help="evaluation episodes per clip (from frame 0)")
+    p.add_argument("--clips", nargs="*", default=None, help="only clips whose file name contains one of these")
+    p.add_argument("--held_out", nargs="*", default=[], help="tag clips (name substrings) kept out of the tuning")
+    p.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
+    p.add_argument("--redo", action="store_true", help="rerun clips already in the table")
+    args = p.parse_args(argv)
+    args.overrides = overrides
+    return args
+
+
+def git_commit() -> str:
+    """Short hash of HEAD, with ``+dirty`` when tracked files differ from it (``unknown`` outside git)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def motion_files(folder: Path, only: list[str] | None) -> list[Path]:
+    """The motion files of ``folder`` (or ``[folder]`` for a file), filtered by name substrings."""
+    from g1_mimic.motion.cli import folder_files
+
+    files = [folder] if folder.is_file() else folder_files(folder)
+    if only:
+        files = [f for f in files if any(s in f.name for s in only)]
+        if not files:
+            raise SystemExit(f"[learn_clips] --clips {only}: no file of {folder} matches")
+    return files
+
+
+def canonical(path: Path, out_dir: Path) -> Path:
+    """``path`` itself when it is a canonical ``.npz``, else its conversion (default import options) in ``out_dir``."""
+    from g1_mimic.motion.format import is_canonical
+    from g1_mimic.motion.importers import convert_motion
+
+    if path.suffix == ".npz" and is_canonical(path):
+        return path
+    out = out_dir / f"{path.stem}.npz"
+    if not out.exists() or out.stat().st_mtime < path.stat().st_mtime:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _, report = convert_motion(path, out)
+        for line in report.warnings:
+            print(f"[learn_clips] warning: {line}", flush=True)
+    return out
+
+
+def run(cmd: list[str], log: Path) -> tuple[int, str]:
+    """Run ``cmd`` with its output teed into ``log``; returns (exit status, the whole output)."""
+    print("[learn_clips] $ " + " ".join(cmd), flush=True)
+    lines: list[str] = []
+    with (
+        log.open("a") as fh,
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
+    ):
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            lines.append(line)
+            if line.startswith(("[train]", "[evaluate]", "[sim2sim]", "[budget]")) or "Learning iteration" in line:
+                print("    " + line.rstrip(), flush=True)
+        status = proc.wait()
+    return status, "".join(lines)
+
+
+def iterations_and_steps(run_dir: Path, checkpoint: Path) -> tuple[int, int]:
+    """(PPO iterations done, env steps collected) from the checkpoint's number and the run's saved cfgs."""
+    import yaml
+
+    iterations = int(re.search(r"model_(\d+)\.pt$", checkpoint.name).group(1))
+    agent = yaml.safe_load((run_dir / "params" / "agent.yaml").read_text())
+    # env.yaml holds Python-tagged cfg objects (not safe-loadable): read the scene's env count as text
+    m = re.search(r"^\s+num_envs:\s*(\d+)", (run_dir / "params" / "env.yaml").read_text(), re.M)
+    num_envs = int(m.group(1)) if m else 0
+    return iterations, iterations * int(agent["num_steps_per_env"]) * num_envs
+
+
+def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
+    """Train, evaluate and sim2sim ``clip``; returns its row (raises SystemExit on a failed step)."""
+    from g1_mimic.motion.format import load_motion
+    from g1_mimic.rl.checkpoint import latest_checkpoint
+
+    py = sys.executable
+    name = clip.stem
+    log = work / f"{name}.log"
+    log.write_text("")
+    t0 = dt.datetime.now(dt.UTC)
+    train = [
+        py,
+        str(REPO / "scripts" / "train.py"),
+        "--task",
+        args.task,
+        "--max_minutes",
+        f"{args.minutes:g}",
+        "--motion",
+        str(clip),
+        "--seed",
+        str(args.seed),
+        "--headless",
+        *args.overrides,
+    ]
+    status, text = run(train, log)
+    m = re.search(r"\[train\] run folder: (\S+)", text)
+    if status != 0 or m is None:
+        raise SystemExit(f"[learn_clips] training on {clip} failed (exit {status}); log: {log}")
+    run_dir = Path(m.group(1)).resolve()  # relative to the working directory, like logs/
+    ckpt = latest_checkpoint(run_dir)
+    iterations, env_steps = iterations_and_steps(run_dir, ckpt)
+    eval_json = run_dir / "eval.json"
+    status, _ = run(
+        [
+            py,
+            str(REPO / "scripts" / "evaluate.py"),
+            "--checkpoint",
+            str(ckpt),
+            "--num_episodes",
+            str(args.episodes),
+            "--json",
+            str(eval_json),
+        ],
+        log,
+    )
+    if status != 0:
+        raise SystemExit(f"[learn_clips] evaluation of {ckpt} failed (exit {status}); log: {log}")
+    s2s_json = run_dir / "sim2sim.json"
+    status, _ = run(
+        [
+            py,
+            str(REPO / "scripts" / "sim2sim.py"),
+            "--policy",
+            str(run_dir / "exported" / "policy.onnx"),
+            "--motion",
+            str(clip),
+            "--json",
+            str(s2s_json),
+        ],
+        log,
+    )
+    if status != 0:
+        raise SystemExit(
+            f"[learn_clips] sim2sim of {run_dir / 'exported' / 'policy.onnx'} failed (exit {status}); log: {log}"
+        )
+    run(
+        [
+            py,
+            str(REPO / "scripts" / "plot_learning_curve.py"),
+            str(run_dir),
+            "--out",
+            str(run_dir / "learning_curve.png"),
+        ],
+        log,
+    )
+    ev = json.loads(eval_json.read_text())
+    s2s = json.loads(s2s_json.read_text())
+    motion = load_motion(clip)
+    return {
+        "clip": name,
+        "file": str(clip),
+        "length_s": round(float(motion.duration), 2),
+        "minutes": args.minutes,
+        "iterations": iterations,
+        "env_steps": env_steps,
+        "success_rate": ev["success_rate"],
+        "mpkpe_m": ev["mpkpe_m"],
+        "r_mpkpe_m": ev["r_mpkpe_m"],
+        "joint_pos_rmse_rad": ev["joint_pos_rmse_rad"],
+        "standing_after_end": ev["standing_after_end"],
+        "mean_episode_length_s": ev["mean_episode_length_s"],
+        "eval_episodes": ev["episodes"],
+        "sim2sim_success_rate": s2s["success_rate"],
+        "sim2sim_mpkpe_m": s2s["mpkpe_m"],
+        "held_out": any(s in name for s in args.held_out),
+        "task": args.task,
+        "seed": args.seed,
+        "overrides": list(args.overrides),
+        "run_dir": os.path.relpath(run_dir),
+        "commit": git_commit(),
+        "date": t0.strftime("%Y-%m-%d"),
+    }
+
+
+def markdown(rows: list[dict]) -> str:
+    """The table as Markdown (percentages for rates, cm for MPKPE)."""
+
+    def cell(key: str, row: dict) -> str:
+        v = row.get(key)
+        if v is None:
+            return "–"
+        if key in ("success_rate", "sim2sim_success_rate", "standing_after_end"):
+            return f"{100 * v:.0f} %"
+        if key in ("mpkpe_m", "r_mpkpe_m"):
+            return f"{100 * v:.1f}"
+        if key == "joint_pos_rmse_rad":
+            return f"{v:.3f}"
+        if key == "env_steps":
+            return f"{v / 1e6:.1f} M"
+        if key == "clip":
+            return f"{v}{' (held out)' if row.get('held_out') else ''}"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    head = "| " + " | ".join(t for _, t in COLUMNS) + " |"
+    sep = "|" + "---|" * len(COLUMNS)
+    body = ["| " + " | ".join(cell(k, r) for k, _ in COLUMNS) + " |" for r in rows]
+    return "\n".join([head, sep, *body])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from g1_mimic.fileio import atomic_write_json, atomic_write_text
+    from g1_mimic.motion.format import MotionFormatError
+
+    if not args.folder.exists():
+        raise SystemExit(f"[learn_clips] {args.folder}: no such file or folder")
+    if args.json.is_dir():
+        raise SystemExit(f"[learn_clips] --json {args.json}: is a folder; give a file name")
+    table = json.loads(args.json.read_text()) if args.json.exists() else {"rows": []}
+    rows: list[dict] = table.get("rows", [])
+    work = args.json.parent / f"{args.json.stem}_motions"
+    try:
+        files = motion_files(args.folder, args.clips)
+    except MotionFormatError as exc:
+        raise SystemExit(f"[learn_clips] {exc}") from None
+    for i, path in enumerate(files, 1):
+        try:
+            clip = canonical(path, work)
+        except MotionFormatError as exc:
+            raise SystemExit(f"[learn_clips] {exc}") from None
+        same = [
+            r
+            for r in rows
+            if r["clip"] == clip.stem
+            and r["task"] == args.task
+            and r["minutes"] == args.minutes
+            and r["seed"] == args.seed
+            and r["overrides"] == list(args.overrides)
+        ]
+        if same and not args.redo:
+            print(f"[learn_clips] {i}/{len(files)} {clip.stem}: in the table already (--redo reruns it)", flush=True)
+            continue
+        print(
+            f"[learn_clips] {i}/{len(files)} {clip.stem}: training {args.minutes:g} min, then evaluation and sim2sim",
+            flush=True,
+        )
+        row = learn_one(clip, args, work)
+        rows = [r for r in rows if r not in same] + [row]
+        table = {
+            "rows": rows,
+            "command": "python scripts/learn_clips.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        }
+        atomic_write_json(args.json, table)
+        print(
+            f"[learn_clips] {clip.stem}: success {100 * row['success_rate']:.0f} %, MPKPE {100 * row['mpkpe_m']:.1f} cm, "
+            f"sim2sim {100 * row['sim2sim_success_rate']:.0f} % ({row['iterations']} iterations); wrote {args.json}",
+            flush=True,
+        )
+    print(markdown(rows))
+    if args.markdown:
+        atomic_write_text(args.markdown, markdown(rows) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

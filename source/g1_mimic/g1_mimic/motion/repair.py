@@ -1,0 +1,269 @@
+"""Checks and fixes for what real motion capture gets wrong: joint glitches, unfollowable starts, foot skating.
+
+All functions work on the input trajectory (root position ``[T, 3]`` m world, root quaternion
+``[T, 4]`` xyzw, joint angles ``[T, J]`` rad, model joint order) at the input rate ``fps``; the
+importer (:mod:`g1_mimic.motion.importers`) calls them before resampling.
+
+* **Joint speed** (:func:`check_joint_speed`): a joint moving faster than :data:`JOINT_GLITCH_SPEED`
+  between two frames is a retargeting glitch or a cut (the G1's fastest joints reach ~30 rad/s).
+  Reported as a warning naming the joint, the frames and the speed; ``--smooth-glitches`` replaces
+  each such span by a straight line between the good frames around it (:func:`smooth_glitches`).
+* **Start** (:func:`find_bad_start`): a clip that opens with a joint jump (within the first
+  :data:`START_WINDOW_S`) or in a T-pose (both shoulder rolls beyond :data:`TPOSE_SHOULDER_ROLL`) cannot
+  be followed from frame 0. ``--fix-start trim`` drops those frames; ``--fix-start blend`` drops them
+  and prepends a ``--blend-s`` transition from the standing pose (:func:`blend_from_standing`).
+* **Trim** (:func:`trim`): ``--trim-start S`` / ``--trim-end S`` cut seconds off either end.
+* **Foot skating** (:func:`check_foot_skating`): a foot within :data:`SKATE_CONTACT_HEIGHT` of the
+  floor that slides faster than :data:`SKATE_SPEED` (warning only; trim the span or fix the retargeting).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from g1_mimic.motion import quat as Q
+from g1_mimic.motion.format import MotionFormatError
+from g1_mimic.motion.validate import MIN_FRAMES, FrameRef, ValidationReport
+
+#: Joint speed between consecutive frames (rad/s) above which a frame pair is a glitch.
+JOINT_GLITCH_SPEED = 30.0
+#: A jump this early in the clip (s) makes its start unfollowable.
+START_WINDOW_S = 0.25
+#: Both shoulder rolls beyond this (rad, left positive, right negative) mark a T-pose.
+TPOSE_SHOULDER_ROLL = 1.2
+#: Frames around a glitch span also replaced, as a fraction of a second (ramps a step change).
+GLITCH_MARGIN_S = 0.05
+#: Fast transitions closer than this (s) belong to one glitch span.
+GLITCH_MERGE_S = 0.25
+#: A foot whose lowest point is within this of the floor (m) is taken to be in contact.
+SKATE_CONTACT_HEIGHT = 0.01
+#: Horizontal speed (m/s) of a foot in contact above which it skates.
+SKATE_SPEED = 1.0
+
+
+@dataclass
+class Trajectory:
+    """The importer's trajectory at the input rate (see the module docstring for frames and units)."""
+
+    root_pos: np.ndarray
+    root_quat: np.ndarray
+    joint_pos: np.ndarray
+    lines: np.ndarray | None = None
+    """1-based source line of each frame (CSV), for messages."""
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.joint_pos.shape[0])
+
+    def take(self, idx: np.ndarray) -> Trajectory:
+        return Trajectory(
+            self.root_pos[idx],
+            self.root_quat[idx],
+            self.joint_pos[idx],
+            None if self.lines is None else self.lines[idx],
+        )
+
+
+def joint_speeds(joint_pos: np.ndarray, fps: float) -> np.ndarray:
+    """|q[i+1] - q[i]| * fps, ``[T-1, J]`` (rad/s): the speed between frame ``i`` and ``i + 1``."""
+    return np.abs(np.diff(joint_pos, axis=0)) * fps
+
+
+def _spans(fast: np.ndarray, merge: int) -> list[tuple[int, int]]:
+    """Group sorted transition indices closer than ``merge`` into ``(first, last)`` spans."""
+    spans: list[tuple[int, int]] = []
+    for k in fast.tolist():
+        if spans and k - spans[-1][1] <= merge:
+            spans[-1] = (spans[-1][0], k)
+        else:
+            spans.append((k, k))
+    return spans
+
+
+def check_joint_speed(
+    traj: Trajectory, fps: float, joint_names: Sequence[str], *, where: str, report: ValidationReport
+) -> int:
+    """Warn, per joint, where it moves faster than :data:`JOINT_GLITCH_SPEED` between two frames. Returns the count."""
+    speed = joint_speeds(traj.joint_pos, fps)
+    ref = FrameRef(traj.lines)
+    joints = np.nonzero((speed > JOINT_GLITCH_SPEED).any(axis=0))[0]
+    for j in joints.tolist():
+        fast = np.nonzero(speed[:, j] > JOINT_GLITCH_SPEED)[0]
+        k = int(fast[np.argmax(speed[fast, j])])
+        jump = abs(traj.joint_pos[k + 1, j] - traj.joint_pos[k, j])
+        report.warn(
+            f"{where}: joint '{joint_names[j]}' jumps {jump:.2f} rad between frames {k} and {k + 1} ({speed[k, j]:.0f} rad/s; "
+            f"the limit used is {JOINT_GLITCH_SPEED:g} rad/s); fast between {ref.describe(np.union1d(fast, fast + 1))}. "
+            "A retargeting glitch or a cut: --smooth-glitches replaces it by a straight line between the good frames "
+            "around it (or --trim-start/--trim-end)."
+        )
+    return int(joints.size)
+
+
+def smooth_glitches(
+    traj: Trajectory, fps: float, joint_names: Sequence[str], *, where: str, report: ValidationReport
+) -> Trajectory:
+    """Replace each joint's glitch spans (speeds above :data:`JOINT_GLITCH_SPEED`) by linear interpolation.
+
+    A span runs from the first to the last fast transition (merged when closer than
+    :data:`GLITCH_MERGE_S`), widened by :data:`GLITCH_MARGIN_S` on both sides; its frames are
+    replaced by the straight line between the frames just outside it. Only the offending joint
+    changes. A glitch that remains (a step larger than the widened span can ramp) is reported.
+    """
+    q = traj.joint_pos.copy()
+    T = q.shape[0]
+    merge = max(1, int(round(GLITCH_MERGE_S * fps)))
+    margin = max(1, int(round(GLITCH_MARGIN_S * fps)))
+    fixed: list[str] = []
+    for j in range(q.shape[1]):
+        fast = np.nonzero(np.abs(np.diff(q[:, j])) * fps > JOINT_GLITCH_SPEED)[0]
+        for a, b in _spans(fast, merge):
+            lo, hi = max(0, a - margin), min(T - 1, b + 1 + margin)  # endpoints kept
+            if hi - lo < 2:
+                continue
+            w = np.linspace(0.0, 1.0, hi - lo + 1)[1:-1]
+            q[lo + 1 : hi, j] = (1.0 - w) * q[lo, j] + w * q[hi, j]
+            fixed.append(f"{joint_names[j]} frames {lo + 1}-{hi - 1}")
+    if fixed:
+        after = float(joint_speeds(q, fps).max()) if T > 1 else 0.0
+        report.note(
+            f"{where}: --smooth-glitches interpolated {len(fixed)} span(s): {', '.join(fixed[:8])}"
+            f"{' ...' if len(fixed) > 8 else ''}; fastest joint now {after:.1f} rad/s."
+        )
+    return Trajectory(traj.root_pos, traj.root_quat, q, traj.lines)
+
+
+def find_bad_start(traj: Trajectory, fps: float, joint_names: Sequence[str]) -> tuple[int, str] | None:
+    """``(first good frame, why)`` when the clip opens with a jump or a T-pose, else ``None``.
+
+    A jump: a transition faster than :data:`JOINT_GLITCH_SPEED` within the first
+    :data:`START_WINDOW_S`; the first good frame is the one after the last such transition.
+    A T-pose: frame 0 has the left shoulder roll above and the right below -:data:`TPOSE_SHOULDER_ROLL`;
+    the first good frame is the first one where either arm is down again.
+    """
+    names = list(joint_names)
+    first = 0
+    why: list[str] = []
+    if "left_shoulder_roll_joint" in names and "right_shoulder_roll_joint" in names:
+        lr = traj.joint_pos[:, names.index("left_shoulder_roll_joint")]
+        rr = traj.joint_pos[:, names.index("right_shoulder_roll_joint")]
+        tpose = (lr > TPOSE_SHOULDER_ROLL) & (rr < -TPOSE_SHOULDER_ROLL)
+        if tpose[0]:
+            down = np.nonzero(~tpose)[0]
+            first = int(down[0]) if down.size else traj.num_frames
+            why.append(
+                f"a T-pose (shoulder rolls {lr[0]:+.2f} / {rr[0]:+.2f} rad at frame 0) for {first} frame(s) ({first / fps:.2f} s)"
+            )
+    window = max(1, int(round(START_WINDOW_S * fps)))
+    speed = joint_speeds(traj.joint_pos[first : first + window + 1], fps)
+    if speed.size:
+        fast = np.nonzero((speed > JOINT_GLITCH_SPEED).any(axis=1))[0]
+        if fast.size:
+            k = int(fast[-1])
+            j = int(np.argmax(speed[k]))
+            jump = abs(traj.joint_pos[first + k + 1, j] - traj.joint_pos[first + k, j])
+            why.append(
+                f"a jump of {jump:.2f} rad in '{names[j]}' between frames {first + k} and {first + k + 1} "
+                f"({speed[k, j]:.0f} rad/s)"
+            )
+            first = first + k + 1
+    if not why:
+        return None
+    return first, " and ".join(why)
+
+
+def trim(
+    traj: Trajectory, fps: float, start_s: float, end_s: float, *, where: str, report: ValidationReport
+) -> Trajectory:
+    """Drop ``start_s`` seconds from the start and ``end_s`` from the end (rounded to frames)."""
+    for name, value in (("--trim-start", start_s), ("--trim-end", end_s)):
+        if not (np.isfinite(value) and value >= 0.0):
+            raise MotionFormatError(f"{where}: {name} must be a duration >= 0 s, got {value}")
+    a = int(round(start_s * fps))
+    b = traj.num_frames - int(round(end_s * fps))
+    if b - a < MIN_FRAMES:
+        raise MotionFormatError(
+            f"{where}: --trim-start {start_s:g} / --trim-end {end_s:g} s leave {max(b - a, 0)} of {traj.num_frames} frames "
+            f"({traj.num_frames / fps:.2f} s at {fps:g} Hz); at least {MIN_FRAMES} are needed."
+        )
+    if a or b < traj.num_frames:
+        report.note(
+            f"{where}: trimmed frames [0, {a}) and [{b}, {traj.num_frames}) (--trim-start {start_s:g} s, --trim-end {end_s:g} s)."
+        )
+    return traj.take(np.arange(a, b))
+
+
+def standing_root_height(kinematics, joint_pos: np.ndarray) -> float:
+    """Pelvis height (m) at which the G1 in pose ``joint_pos`` [J] (model order), upright, has its lowest foot point at z = 0."""
+    from g1_mimic.motion.validate import foot_heights
+
+    bodies = kinematics.forward(kinematics.qpos(np.zeros((1, 3)), np.array([[0.0, 0.0, 0.0, 1.0]]), joint_pos[None]))
+    h = foot_heights(bodies["body_pos_w"], bodies["body_quat_w"], kinematics.body_names, kinematics=kinematics)
+    return float(-h.min())
+
+
+def blend_from_standing(
+    traj: Trajectory, fps: float, blend_s: float, kinematics, default_pose: np.ndarray
+) -> Trajectory:
+    """Prepend a ``blend_s`` transition from the standing pose to frame 0 of ``traj``.
+
+    The prepended frames start in ``default_pose`` (joints, model order), upright, facing frame 0's
+    heading, pelvis over frame 0's xy at the standing height, and move linearly (joints, position)
+    and by slerp (orientation) into frame 0.
+    """
+    n = max(2, int(round(blend_s * fps)))
+    q0 = traj.root_quat[0]
+    yaw = _yaw_only(q0)
+    start_pos = np.array([traj.root_pos[0, 0], traj.root_pos[0, 1], standing_root_height(kinematics, default_pose)])
+    w = np.linspace(0.0, 1.0, n + 1)[:-1]  # n frames, the last one before frame 0
+    joints = (1.0 - w)[:, None] * default_pose[None] + w[:, None] * traj.joint_pos[0][None]
+    pos = (1.0 - w)[:, None] * start_pos[None] + w[:, None] * traj.root_pos[0][None]
+    quat = Q.slerp(np.broadcast_to(yaw, (n, 4)), np.broadcast_to(q0, (n, 4)), w)
+    lines = None if traj.lines is None else np.concatenate([np.zeros(n, dtype=traj.lines.dtype), traj.lines])
+    return Trajectory(
+        np.concatenate([pos, traj.root_pos]),
+        np.concatenate([quat, traj.root_quat]),
+        np.concatenate([joints, traj.joint_pos]),
+        lines,
+    )
+
+
+def _yaw_only(q: np.ndarray) -> np.ndarray:
+    """The heading part of an xyzw quaternion (rotation about world z)."""
+    x, y, z, w = q
+    yaw = np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    return np.array([0.0, 0.0, np.sin(yaw / 2.0), np.cos(yaw / 2.0)])
+
+
+def check_foot_skating(
+    foot_pos: np.ndarray,
+    heights: np.ndarray,
+    fps: float,
+    feet: Sequence[str],
+    *,
+    where: str,
+    report: ValidationReport,
+    frames: FrameRef | None = None,
+) -> None:
+    """Warn where a foot in contact (lowest point within :data:`SKATE_CONTACT_HEIGHT`) slides faster than :data:`SKATE_SPEED`.
+
+    ``foot_pos`` ``[T, F, 3]`` foot body positions (m, world), ``heights`` ``[T, F]`` their lowest points.
+    """
+    if foot_pos.shape[0] < 3:
+        return
+    vel = np.zeros(foot_pos.shape[:2])
+    vel[1:-1] = np.linalg.norm(foot_pos[2:, :, :2] - foot_pos[:-2, :, :2], axis=-1) * (fps / 2.0)
+    contact = heights < SKATE_CONTACT_HEIGHT
+    for f, foot in enumerate(feet):
+        bad = np.nonzero(contact[:, f] & (vel[:, f] > SKATE_SPEED))[0]
+        if bad.size:
+            k = int(bad[np.argmax(vel[bad, f])])
+            report.warn(
+                f"{where}: foot skating: '{foot}' slides at up to {vel[k, f]:.2f} m/s (frame {k}) while within "
+                f"{SKATE_CONTACT_HEIGHT * 100:g} cm of the floor, at {(frames or FrameRef()).describe(bad)} "
+                f"(limit {SKATE_SPEED:g} m/s). The policy cannot reproduce it; fix the retargeting or "
+                "trim the span (--trim-start/--trim-end)."
+            )

@@ -1,0 +1,227 @@
+"""Real motion capture: the importers on real G1 files, the folder convert, the checks and fixes real
+clips need (glitches, unfollowable starts), and a short learn_clips.py run (train, evaluate, sim2sim).
+
+Two real clips ship in ``tests/data/real_motions`` (licences beside them); when the project's shared
+folder of all fourteen is present (``../shared/data/motions/real``), every one of them is imported too.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from g1_mimic.motion.cli import main as motion_cli
+from g1_mimic.motion.format import MotionFormatError, load_motion
+from g1_mimic.motion.importers import ImportOptions, convert_motion, import_motion
+from g1_mimic.motion.importers._common import fps_from_name
+from g1_mimic.motion.repair import JOINT_GLITCH_SPEED
+from g1_mimic.motion.safe_pickle import load_pickle
+from g1_mimic.robots.g1_constants import ASAP_23DOF_JOINT_NAMES, SDK_JOINT_NAMES, default_joint_pos
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data" / "real_motions"
+HANDSUP = DATA / "g1moves_B_HandsUp_29dof_60hz.csv"
+ASAP_WALK = DATA / "asap_walk_23dof_30hz.pkl"
+SHARED = REPO.parent / "shared" / "data" / "motions" / "real"
+
+
+def _cli(*argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = motion_cli([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _write_like(path: Path, table: np.ndarray) -> Path:
+    np.savetxt(path, table, fmt="%.9g", delimiter=",")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "fps"),
+    [
+        ("dance_29dof_60hz.csv", 60.0),
+        ("walk-30fps.csv", 30.0),
+        ("clip 120Hz v2.csv", 120.0),
+        ("take_102.csv", None),
+        ("a_30hz_60hz.csv", None),
+        ("x_5hz.csv", None),
+        ("g1_29dof.csv", None),
+    ],
+)
+def test_frame_rate_from_the_file_name(name, fps):
+    assert fps_from_name(Path(name)) == fps
+
+
+def test_real_lafan_csv_imports_without_format_at_the_rate_of_its_name():
+    motion, report = import_motion(HANDSUP, ImportOptions(out_fps=None))
+    raw = np.loadtxt(HANDSUP, delimiter=",")
+    assert (
+        motion.source["format"] == "csv_lafan_xyzw" and motion.fps == 60.0 and motion.num_frames == raw.shape[0] == 442
+    )
+    assert motion.source["input_fps_origin"] == "file name"
+    assert any("60 Hz taken from the file name" in n for n in report.notes)
+    np.testing.assert_allclose(motion.joint_pos[:, motion.joint_index(SDK_JOINT_NAMES)], raw[:, 7:], atol=1e-12)
+    np.testing.assert_allclose(
+        motion.root_quat_w, raw[:, 3:7] / np.linalg.norm(raw[:, 3:7], axis=1, keepdims=True), atol=1e-9
+    )
+    # 7.35 s at the 50 Hz control rate by default
+    at50, _ = import_motion(HANDSUP)
+    assert at50.fps == 50.0 and at50.num_frames == 368 and at50.duration == pytest.approx(441 / 60, abs=0.02)
+
+
+def test_lafan_is_the_default_reading_of_an_undecided_36_column_csv(tmp_path):
+    import motion_fixtures as F
+
+    from g1_mimic.motion import quat as Q
+    from g1_mimic.motion.importers import detect_format
+
+    # a clip facing ~-x: its x y z w reading is near identity and upright, the feet decide nothing clearly
+    rp, rq, jp = F.standing_trajectory(30.0, 31, yaw=3.0)
+    path = F.write_csv(tmp_path / "undecided_30hz.csv", rp, Q.xyzw_to_wxyz(rq), jp)
+    fmt, why = detect_format(path)
+    assert fmt == "csv_lafan_xyzw" and "the default for 36 columns" in why and "--format csv_wxyz" in why
+    _, report = import_motion(path, ImportOptions(out_fps=None))
+    assert any("Unitree's LAFAN1 layout, quaternion x y z w (the default" in n for n in report.notes)
+
+
+def test_asap_pickle_reads_its_23_joints_in_asap_order_and_fills_the_wrists():
+    clip = next(iter(load_pickle(ASAP_WALK).values()))
+    motion, report = import_motion(ASAP_WALK, ImportOptions(out_fps=None))
+    assert motion.fps == 30.0 and motion.num_frames == 152 and motion.source["format"] == "pkl_phc"
+    np.testing.assert_allclose(motion.joint_pos[:, motion.joint_index(ASAP_23DOF_JOINT_NAMES)], clip["dof"], atol=1e-6)
+    # elbows bent ~1 rad while walking: the ASAP order, not Unitree's 23-DoF order, put them there
+    assert motion.joint_pos[:, motion.joint_index(["left_elbow_joint"])].mean() > 0.7
+    wrists = [n for n in SDK_JOINT_NAMES if "_wrist_" in n]
+    assert sorted(motion.source["missing_joints"]["values_rad"]) == sorted(wrists)
+    for n in wrists:
+        np.testing.assert_array_equal(motion.joint_pos[:, motion.joint_index([n])[0]], default_joint_pos(n))
+    assert any("HumanoidVerse/ASAP 23-DoF order" in n for n in report.notes)
+    assert any("6 G1 joint(s) absent" in n for n in report.notes)
+
+
+def test_folder_convert_one_line_per_file_summary_and_no_output_for_the_bad_one(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(HANDSUP, src)
+    shutil.copy(ASAP_WALK, src)
+    (src / "broken_60hz.csv").write_text("1,2,3\n4,5\n")
+    (src / "notes.txt").write_text("not a motion")
+    out = tmp_path / "out"
+    code, stdout, _ = _cli("convert", src, out, "--quiet")
+    lines = stdout.strip().splitlines()
+    assert code == 1
+    assert len(lines) == 4 and lines[-1] == "2 of 3 file(s) converted; 1 failed; 1 with warnings"
+    assert "FAILED broken_60hz.csv" in lines[1] and "line 2" in lines[1]
+    assert sorted(p.name for p in out.iterdir()) == ["asap_walk_23dof_30hz.npz", "g1moves_B_HandsUp_29dof_60hz.npz"]
+    assert load_motion(out / "g1moves_B_HandsUp_29dof_60hz.npz").num_frames == 368
+    code, stdout, _ = _cli("validate", src)
+    assert code == 1 and stdout.strip().splitlines()[-1] == "2 of 3 file(s) valid; 1 failed; 1 with warnings"
+    # a folder into a .npz is refused before anything is written
+    code, _, err = _cli("convert", src, tmp_path / "x.npz")
+    assert code == 1 and "must be a folder" in err and not (tmp_path / "x.npz").exists()
+
+
+def test_joint_glitch_is_reported_and_smoothed(tmp_path):
+    raw = np.loadtxt(HANDSUP, delimiter=",")
+    j = SDK_JOINT_NAMES.index("right_elbow_joint")
+    raw[200:203, 7 + j] += 0.8  # a 3-frame spike: 48 rad/s in and out at 60 Hz
+    path = _write_like(tmp_path / "glitch_60hz.csv", raw)
+    _, report = import_motion(path, ImportOptions(out_fps=None))
+    hits = [w for w in report.warnings if "right_elbow_joint" in w and "jumps" in w]
+    assert len(hits) == 1 and "between frames 199 and 200" in hits[0] and "--smooth-glitches" in hits[0]
+    fixed, report = import_motion(path, ImportOptions(out_fps=None, smooth_glitches=True))
+    assert not [w for w in report.warnings if "jumps" in w]
+    col = fixed.joint_pos[:, fixed.joint_index(["right_elbow_joint"])[0]]
+    assert np.abs(np.diff(col)).max() * 60.0 < JOINT_GLITCH_SPEED
+    original = np.loadtxt(HANDSUP, delimiter=",")[:, 7 + j]
+    np.testing.assert_allclose(col[:190], original[:190], atol=1e-9)  # frames away from the span are untouched
+    assert any("--smooth-glitches interpolated 1 span(s): right_elbow_joint" in n for n in report.notes)
+
+
+def test_tpose_start_is_found_and_trimmed_or_blended_from_standing(tmp_path):
+    raw = np.loadtxt(HANDSUP, delimiter=",")
+    lr, rr = SDK_JOINT_NAMES.index("left_shoulder_roll_joint"), SDK_JOINT_NAMES.index("right_shoulder_roll_joint")
+    raw[:20, 7 + lr], raw[:20, 7 + rr] = 1.5, -1.5  # T-pose for 20 frames, then a jump to the clip
+    path = _write_like(tmp_path / "tpose_60hz.csv", raw)
+    _, report = import_motion(path, ImportOptions(out_fps=None))
+    start = [w for w in report.warnings if "the clip starts with" in w]
+    assert len(start) == 1 and "a T-pose" in start[0] and "for 20 frame(s)" in start[0] and "--fix-start" in start[0]
+    out = tmp_path / "trimmed.npz"
+    trimmed, report = convert_motion(path, out, ImportOptions(out_fps=None, fix_start="trim"))
+    assert trimmed.num_frames == 442 - 20 and trimmed.source["fix_start"]["dropped_frames"] == 20
+    np.testing.assert_allclose(trimmed.joint_pos[0, trimmed.joint_index(SDK_JOINT_NAMES)], raw[20, 7:], atol=1e-9)
+    assert not [w for w in report.warnings if "the clip starts with" in w]
+    blended, _ = import_motion(path, ImportOptions(out_fps=None, fix_start="blend", blend_s=0.5))
+    assert blended.num_frames == 442 - 20 + 30
+    standing = np.array([default_joint_pos(n) for n in blended.joint_names])
+    np.testing.assert_allclose(blended.joint_pos[0], standing, atol=1e-9)
+    np.testing.assert_allclose(blended.joint_pos[30, blended.joint_index(SDK_JOINT_NAMES)], raw[20, 7:], atol=1e-9)
+    assert np.abs(np.diff(blended.joint_pos, axis=0)).max() * 60.0 < JOINT_GLITCH_SPEED
+
+
+def test_trim_options_cut_seconds_and_refuse_an_empty_clip(tmp_path):
+    motion, _ = import_motion(HANDSUP, ImportOptions(out_fps=None, trim_start=1.0, trim_end=0.5))
+    assert motion.num_frames == 442 - 60 - 30 and motion.source["trimmed_s"] == [1.0, 0.5]
+    with pytest.raises(MotionFormatError, match=r"--trim-start 5 / --trim-end 5 s leave 0 of 442 frames"):
+        convert_motion(HANDSUP, tmp_path / "none.npz", ImportOptions(trim_start=5.0, trim_end=5.0))
+    assert not (tmp_path / "none.npz").exists()
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"the shared folder of fourteen real clips is not here ({SHARED})")
+def test_every_shared_real_clip_converts_without_format(tmp_path):
+    code, stdout, _ = _cli("convert", SHARED, tmp_path, "--quiet")
+    files = [p for p in SHARED.iterdir() if p.suffix in (".csv", ".pkl")]
+    assert code == 0, stdout
+    assert stdout.strip().splitlines()[-1].startswith(f"{len(files)} of {len(files)} file(s) converted; 0 failed")
+    for f in files:
+        m = load_motion(tmp_path / f"{f.stem}.npz")
+        assert m.fps == 50.0 and 4.0 < m.duration < 33.0, f.name  # 60 Hz names read at 60 Hz (not 30: twice as long)
+
+
+@pytest.mark.slow
+def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
+    """The smoke run of the per-clip table: a few seconds of training on a real clip, then the whole pipeline."""
+    table = tmp_path / "table.json"
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "learn_clips.py"),
+        str(DATA),
+        "--clips",
+        "HandsUp",
+        "--minutes",
+        "0.05",
+        "--episodes",
+        "2",
+        "--json",
+        str(table),
+        "--markdown",
+        str(tmp_path / "table.md"),
+        "--",
+        "--num_envs",
+        "8",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    rows = json.loads(table.read_text())["rows"]
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["clip"] == "g1moves_B_HandsUp_29dof_60hz" and row["length_s"] == pytest.approx(7.34, abs=0.02)
+    assert row["iterations"] >= 1 and row["env_steps"] == row["iterations"] * 24 * 8
+    assert row["eval_episodes"] == 2 and 0.0 <= row["success_rate"] <= 1.0 and row["mpkpe_m"] > 0.0
+    assert row["sim2sim_success_rate"] in (0.0, 1.0) and row["sim2sim_mpkpe_m"] > 0.0
+    run = tmp_path / row["run_dir"]
+    assert (run / "exported" / "policy.onnx").is_file() and (run / "learning_curve.png").is_file()
+    assert (tmp_path / "table_motions" / "g1moves_B_HandsUp_29dof_60hz.npz").is_file()
+    assert "| g1moves_B_HandsUp_29dof_60hz |" in (tmp_path / "table.md").read_text()
+    # a second call finds the row and skips the clip
+    again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "in the table already" in again.stdout
