@@ -68,4 +68,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from g1_mimic.rl.checkpoint import UnsafeCheckpointError
+
+    try:
+        sys.exit(main())
+    except UnsafeCheckpointError as exc:  # a refused or unreadable checkpoint: one line, no traceback
+        sys.exit(f"[evaluate] {exc}")

@@ -103,9 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     from isaaclab_rl.entrypoints import run_train_cli
 
     import g1_mimic.tasks  # noqa: F401  (registers Isaac-G1-Mimic-v0)
-    from g1_mimic.rl.checkpoint import install_atomic_runner_save, latest_checkpoint
+    from g1_mimic.rl.checkpoint import install_atomic_runner_save, install_safe_runner_load, latest_checkpoint
 
     install_atomic_runner_save()
+    install_safe_runner_load()
     if ours.max_minutes is not None:
         if ours.max_minutes <= 0:
             raise SystemExit(f"[train] --max_minutes must be positive, got {ours.max_minutes}")
@@ -147,4 +148,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from g1_mimic.rl.checkpoint import UnsafeCheckpointError
+
+    try:
+        sys.exit(main())
+    except UnsafeCheckpointError as exc:  # a refused or unreadable checkpoint: one line, no traceback
+        sys.exit(f"[train] {exc}")

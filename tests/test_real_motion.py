@@ -225,3 +225,4 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     # a second call finds the row and skips the clip
     again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "in the table already" in again.stdout
+

@@ -1,9 +1,10 @@
-"""Checkpoint files: atomic writes and resolution of the newest checkpoint of a run."""
+"""Checkpoint files: atomic writes, loading without running code from the file, the newest checkpoint of a run."""
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 from pathlib import Path
 
@@ -40,6 +41,62 @@ def install_atomic_runner_save() -> None:
 
     save._g1_mimic_atomic = True  # type: ignore[attr-defined]
     OnPolicyRunner.save = save
+
+
+class UnsafeCheckpointError(ValueError):
+    """A checkpoint that ``torch.load(weights_only=True)`` refuses (a pickled payload) or that is not one."""
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | None = None) -> dict:
+    """An rsl_rl checkpoint loaded with ``torch.load(..., weights_only=True)``: tensors and plain data only.
+
+    torch's restricted unpickler refuses any other class or function, so no code from the file runs.
+    Raises :class:`UnsafeCheckpointError` naming the file for a refused payload, a file that is not a
+    torch checkpoint, or one without rsl_rl's keys.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UnsafeCheckpointError(f"{path}: no such checkpoint file" + (" (it is a folder)" if path.is_dir() else ""))
+    with path.open("rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":
+            raise UnsafeCheckpointError(f"{path}: not a readable torch checkpoint (torch.save writes a zip file; this is not one)")
+    try:
+        loaded = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        what = f"it asks for {found.group(1)}" if found else str(exc).strip().splitlines()[0]
+        raise UnsafeCheckpointError(
+            f"{path}: refused: the checkpoint holds pickled Python objects beyond tensors and plain data ({what}). "
+            "Checkpoints are loaded with torch.load(weights_only=True) so that no code from a file runs; use a "
+            "checkpoint written by scripts/train.py."
+        ) from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise UnsafeCheckpointError(f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(loaded, dict) or "actor_state_dict" not in loaded:
+        keys = sorted(map(str, loaded))[:8] if isinstance(loaded, dict) else type(loaded).__name__
+        raise UnsafeCheckpointError(f"{path}: not an rsl_rl checkpoint (expected 'actor_state_dict', 'iter', ...; found {keys})")
+    return loaded
+
+
+def install_safe_runner_load() -> None:
+    """Make rsl_rl's ``OnPolicyRunner.load`` read checkpoints through :func:`load_checkpoint` (idempotent).
+
+    rsl_rl 5.5 calls ``torch.load(weights_only=False)``, which runs whatever a pickled file asks for;
+    train resume, play, evaluate and export all load through this method.
+    """
+    from rsl_rl.runners import OnPolicyRunner
+
+    if getattr(OnPolicyRunner.load, "_g1_mimic_safe", False):
+        return
+
+    def load(self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None) -> dict:
+        loaded = load_checkpoint(path, map_location)
+        if self.alg.load(loaded, load_cfg, strict):
+            self.current_learning_iteration = loaded["iter"]
+        return loaded.get("infos")
+
+    load._g1_mimic_safe = True  # type: ignore[attr-defined]
+    OnPolicyRunner.load = load
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path:

@@ -89,6 +89,9 @@ def policy_session(
             wrapped = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
             runner = create_rsl_rl_runner(wrapped, agent_cfg)
             if checkpoint is not None:
+                from g1_mimic.rl.checkpoint import install_safe_runner_load
+
+                install_safe_runner_load()
                 runner.load(str(checkpoint), map_location=device)
             policy = runner.get_inference_policy(device=device)
             yield PolicySession(env=wrapped, runner=runner, policy=policy, env_cfg=env_cfg, agent_cfg=agent_cfg)
