@@ -13,6 +13,7 @@ from dataclasses import MISSING
 import isaaclab.sim as sim_utils
 from isaaclab.assets import ArticulationCfg
 from isaaclab.envs import ManagerBasedRLEnvCfg
+from isaaclab.managers import CurriculumTermCfg as CurrTerm
 from isaaclab.managers import EventTermCfg as EventTerm
 from isaaclab.managers import ObservationGroupCfg as ObsGroup
 from isaaclab.managers import ObservationTermCfg as ObsTerm
@@ -404,6 +405,39 @@ class TerminationsPresetCfg(PresetCfg):
 
 
 @configclass
+class NoCurriculumCfg:
+    """No curriculum (the default): every termination uses its cfg threshold from the start."""
+
+
+@configclass
+class AdaptiveTerminationCurriculumCfg:
+    """ASAP/PBHC-style termination curriculum (``presets=adaptive_termination``): the anchor-height and
+    end-effector-height thresholds start at 2x their values and tighten by 10 % of the gap every 10 PPO
+    iterations (240 env steps) while the training success rate is above 0.6 (loosen below 0.3)."""
+
+    termination = CurrTerm(
+        func=mdp.adaptive_termination,
+        params={
+            "term_names": ["anchor_pos", "ee_body_pos"],
+            "command_name": "motion",
+            "start_scale": 2.0,
+            "step": 0.1,
+            "success_low": 0.3,
+            "success_high": 0.6,
+            "interval_steps": 240,
+        },
+    )
+
+
+@configclass
+class CurriculumPresetCfg(PresetCfg):
+    """Curriculum: ``default`` (none) or ``adaptive_termination`` (:class:`AdaptiveTerminationCurriculumCfg`)."""
+
+    default = NoCurriculumCfg()
+    adaptive_termination = AdaptiveTerminationCurriculumCfg()
+
+
+@configclass
 class MimicEnvCfg(ManagerBasedRLEnvCfg):
     """Motion-tracking environment; a robot cfg fills the MISSING robot-specific fields."""
 
@@ -415,6 +449,7 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
     rewards: RewardsCfg = RewardsPresetCfg()
     terminations: TerminationsCfg = TerminationsPresetCfg()
     events: EventCfg = EventsPresetCfg()
+    curriculum: object = CurriculumPresetCfg()
 
     clip_reward_at_zero: bool = False
     """Clip each step's total reward at zero (legged_gym's ``only_positive_rewards``)."""

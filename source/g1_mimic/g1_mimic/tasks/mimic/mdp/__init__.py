@@ -9,6 +9,7 @@ from .actions import (  # noqa: F401
     ReferenceJointPositionActionCfg,
 )
 from .commands import MotionCommand, MotionCommandCfg  # noqa: F401
+from .curriculums import *  # noqa: F401, F403
 from .events import *  # noqa: F401, F403
 from .observations import *  # noqa: F401, F403
 from .rewards import *  # noqa: F401, F403
