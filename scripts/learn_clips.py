@@ -147,14 +147,13 @@ def run(cmd: list[str], log: Path) -> tuple[int, str]:
 
 def iterations_and_steps(run_dir: Path, checkpoint: Path) -> tuple[int, int]:
     """(PPO iterations done, env steps collected) from the checkpoint's number and the run's saved cfgs."""
-    import yaml
-
     iterations = int(re.search(r"model_(\d+)\.pt$", checkpoint.name).group(1))
-    agent = yaml.safe_load((run_dir / "params" / "agent.yaml").read_text())
-    # env.yaml holds Python-tagged cfg objects (not safe-loadable): read the scene's env count as text
-    m = re.search(r"^\s+num_envs:\s*(\d+)", (run_dir / "params" / "env.yaml").read_text(), re.M)
-    num_envs = int(m.group(1)) if m else 0
-    return iterations, iterations * int(agent["num_steps_per_env"]) * num_envs
+    # the saved cfgs carry Python tags (not safe-loadable): read the two numbers as text
+    steps = re.search(r"^num_steps_per_env:\s*(\d+)", (run_dir / "params" / "agent.yaml").read_text(), re.M)
+    envs = re.search(r"^\s+num_envs:\s*(\d+)", (run_dir / "params" / "env.yaml").read_text(), re.M)
+    if steps is None or envs is None:
+        raise SystemExit(f"[learn_clips] {run_dir}/params: no num_steps_per_env / num_envs in the saved cfgs")
+    return iterations, iterations * int(steps.group(1)) * int(envs.group(1))
 
 
 def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
