@@ -73,8 +73,11 @@ def policy_session(
         overrides = merge_overrides(recorded, list(overrides))
     env_cfg, agent_cfg = resolve_task_config(task, "rsl_rl_cfg_entry_point", play_mode=play_mode, overrides=list(overrides))
     env_cfg.sim.device = device
-    # play, evaluation and export hold the policy to the task's final (strict) termination thresholds
+    # play, evaluation and export hold the policy to the task's final (strict) termination thresholds,
+    # without the training-only root assist
     env_cfg.curriculum = None
+    if getattr(env_cfg.events, "assist", None) is not None:
+        env_cfg.events.assist = None
     if device == "cpu":
         with contextlib.suppress(AttributeError):
             env_cfg.sim.physics.use_cuda_graph = False

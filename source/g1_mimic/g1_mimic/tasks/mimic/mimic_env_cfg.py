@@ -229,6 +229,37 @@ class ObservationsPresetCfg(PresetCfg):
 
 
 @configclass
+class AssistPresetCfg(PresetCfg):
+    """The training-only root assist: none (``default``) or, with ``presets=assist`` (composes with every
+    events alternative), :class:`~.mdp.assist_wrench`: a PD wrench on the root toward the reference root
+    (up to 200 N and 100 N m) that starts at full strength and falls by 5 % every 10 PPO iterations
+    (240 env steps) while the training success rate is above 0.6 (rises below 0.3). Play, evaluation
+    and export remove it."""
+
+    default: EventTerm | None = None
+    assist: EventTerm = EventTerm(
+        func=mdp.assist_wrench,
+        mode="interval",
+        interval_range_s=(0.0, 0.0),
+        is_global_time=True,
+        params={
+            "command_name": "motion",
+            "kp": 1000.0,
+            "kd": 200.0,
+            "kp_rot": 200.0,
+            "kd_rot": 10.0,
+            "max_force": 200.0,
+            "max_torque": 100.0,
+            "start_scale": 1.0,
+            "step": 0.05,
+            "success_low": 0.3,
+            "success_high": 0.6,
+            "interval_steps": 240,
+        },
+    )
+
+
+@configclass
 class EventCfg:
     # startup
     physics_material = EventTerm(
@@ -262,6 +293,8 @@ class EventCfg:
         interval_range_s=(1.0, 3.0),
         params={"velocity_range": VELOCITY_RANGE},
     )
+    # training-only help, off unless presets=assist
+    assist = AssistPresetCfg()
 
 
 @configclass
@@ -489,6 +522,8 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
             ev.base_com = None
             if hasattr(ev, "actuator_gains"):
                 ev.actuator_gains = None
+            if hasattr(ev, "assist"):
+                ev.assist = None
         cmd = self.commands.motion
         cmd.pose_range = {}
         cmd.velocity_range = {}
