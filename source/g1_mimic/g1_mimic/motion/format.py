@@ -169,8 +169,17 @@ def is_canonical(path: str | Path) -> bool:
 
 
 def load_motion(path: str | Path) -> Motion:
-    """Read a canonical motion file. Raises :class:`MotionFormatError` naming the file and field."""
+    """Read a canonical motion file. Raises :class:`MotionFormatError` naming the file and field.
+
+    Besides the layout (fields, version, shapes) the values are checked as the importer checks
+    them: a frame rate in [1, 1000] Hz, at least 2 frames, no NaN or infinite value, numbers where
+    numbers belong, and no object arrays (which would need pickle).
+    """
+    from g1_mimic.motion.validate import check_finite, check_fps, check_frame_count
+
     path = Path(path)
+    if path.is_dir():
+        raise MotionFormatError(f"{path}: a folder, not a motion file (give one .npz, or a folder where a folder is accepted)")
     if not path.exists():
         raise MotionFormatError(f"{path}: no such motion file")
     try:
@@ -197,33 +206,51 @@ def load_motion(path: str | Path) -> Motion:
         order = str(data["quat_order"])
         if order not in ("xyzw", "wxyz"):
             raise MotionFormatError(f"{path}: field 'quat_order' is '{order}', expected 'xyzw' or 'wxyz'")
-        quat = np.asarray(data["body_quat_w"], dtype=np.float64)
+        def array(key: str, dtype=np.float64) -> np.ndarray:
+            try:
+                raw = data[key]
+            except ValueError:  # an object array: reading it would need pickle, never allowed here
+                raise MotionFormatError(
+                    f"{path}: field '{key}' holds Python objects (an object array); canonical files hold "
+                    "plain numbers and strings only. Re-create the file with scripts/motion.py convert."
+                ) from None
+            try:
+                return np.asarray(raw, dtype=dtype)
+            except (TypeError, ValueError):
+                raise MotionFormatError(
+                    f"{path}: field '{key}' holds {raw.dtype} values where {np.dtype(dtype).name} belong "
+                    f"(e.g. {str(raw.reshape(-1)[:1].tolist())[1:-1]}). Re-create the file with scripts/motion.py convert."
+                ) from None
+
+        quat = array("body_quat_w")
         if order == "wxyz":
             quat = Q.wxyz_to_xyzw(quat)
         source = {}
         if "source" in files:
             try:
-                source = json.loads(str(data["source"]))
+                source = json.loads(str(array("source", str)))
             except json.JSONDecodeError:
-                source = {"raw": str(data["source"])}
+                source = {"raw": str(array("source", str))}
         motion = Motion(
-            fps=float(data["fps"]),
-            joint_names=tuple(str(n) for n in data["joint_names"]),
-            body_names=tuple(str(n) for n in data["body_names"]),
-            joint_pos=np.asarray(data["joint_pos"], dtype=np.float64),
-            joint_vel=np.asarray(data["joint_vel"], dtype=np.float64),
-            body_pos_w=np.asarray(data["body_pos_w"], dtype=np.float64),
+            fps=check_fps(array("fps"), where=str(path), hint="re-convert the source file with the right --fps"),
+            joint_names=tuple(str(n) for n in array("joint_names", str)),
+            body_names=tuple(str(n) for n in array("body_names", str)),
+            joint_pos=array("joint_pos"),
+            joint_vel=array("joint_vel"),
+            body_pos_w=array("body_pos_w"),
             body_quat_w=quat,
-            body_lin_vel_w=np.asarray(data["body_lin_vel_w"], dtype=np.float64),
-            body_ang_vel_w=np.asarray(data["body_ang_vel_w"], dtype=np.float64),
-            root_body=str(data["root_body"]),
+            body_lin_vel_w=array("body_lin_vel_w"),
+            body_ang_vel_w=array("body_ang_vel_w"),
+            root_body=str(array("root_body", str)),
             source=source,
-            contact_labels=np.asarray(data["contact_labels"], dtype=bool) if "contact_labels" in files else None,
-            contact_body_names=tuple(str(n) for n in data["contact_body_names"]) if "contact_body_names" in files else (),
+            contact_labels=array("contact_labels", bool) if "contact_labels" in files else None,
+            contact_body_names=tuple(str(n) for n in array("contact_body_names", str)) if "contact_body_names" in files else (),
         )
+    # the importer's value checks, so inspect, render, sim2sim and the motion library refuse what convert would
+    check_frame_count(motion.num_frames, where=str(path))
     motion.check_shapes(str(path))
-    if not np.isfinite(motion.fps) or motion.fps <= 0:
-        raise MotionFormatError(f"{path}: field 'fps' is {motion.fps}; it must be a positive frame rate in Hz")
+    for key in _ARRAY_KEYS:
+        check_finite(getattr(motion, key), where=str(path), field_name=key, columns=motion.joint_names if key.startswith("joint") else None)
     return motion
 
 

@@ -1,0 +1,76 @@
+"""Wrong input answers in one line with a non-zero exit and leaves nothing behind: canonical motion files
+with bad values (every tool that reads them applies the importer's checks), bad selectors and counts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from g1_mimic.data import bundled_motion
+from g1_mimic.motion.format import MotionFormatError, load_motion
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _fields() -> dict:
+    with np.load(bundled_motion("wave"), allow_pickle=False) as src:
+        return {k: src[k] for k in src.files}
+
+
+def _bad_file(tmp_path: Path, kind: str) -> Path:
+    d = _fields()
+    T = d["joint_pos"].shape[0]
+    if kind == "nan":
+        d["joint_pos"] = d["joint_pos"].copy()
+        d["joint_pos"][5, 3] = np.nan
+    elif kind == "fps":
+        d["fps"] = np.array(1.0e6)
+    elif kind == "one_frame":
+        d = {k: (v[:1] if isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == T else v) for k, v in d.items()}
+    elif kind == "text":
+        d["fps"] = np.array("fifty")
+    elif kind == "object":
+        d["joint_pos"] = np.array([None, 1, "x"], dtype=object)
+    path = tmp_path / f"{kind}.npz"
+    np.savez(path, **d)
+    return path
+
+
+CASES = {
+    "nan": r"field 'joint_pos' has NaN values in column\(s\) left_knee_joint at frame 5",
+    "fps": r"field 'fps' is 1e\+06 Hz, outside the accepted range \[1, 1000\] Hz",
+    "one_frame": r"1 frame\(s\) in the file; a motion needs at least 2 frames",
+    "text": r"field 'fps' holds <U5 values where float64 belong \(e\.g\. 'fifty'\)",
+    "object": r"field 'joint_pos' holds Python objects \(an object array\)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_load_motion_applies_the_importers_value_checks(tmp_path, kind):
+    with pytest.raises(MotionFormatError, match=CASES[kind]):
+        load_motion(_bad_file(tmp_path, kind))
+
+
+def test_load_motion_refuses_a_folder(tmp_path):
+    with pytest.raises(MotionFormatError, match="a folder, not a motion file"):
+        load_motion(tmp_path)
+
+
+@pytest.mark.parametrize("command", ["inspect", "validate", "render"])
+def test_motion_cli_answers_bad_files_in_one_line_and_writes_nothing(tmp_path, command):
+    for kind in ("text", "object"):
+        path = _bad_file(tmp_path, kind)
+        args = [sys.executable, str(REPO / "scripts" / "motion.py"), command, str(path)]
+        out = tmp_path / "out.gif"
+        if command == "render":
+            args.append(str(out))
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert proc.returncode != 0, proc.stdout
+        assert "Traceback" not in proc.stderr, proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]  # validate says "<file>: INVALID" first
+        assert last.startswith("error: ") and path.name in last, proc.stderr
+        assert not out.exists()
