@@ -2,7 +2,8 @@
 # The main job, from a fresh clone: install if needed, train Isaac-G1-Mimic-v0 on the default bundled
 # clip (CPU: 64 envs, MuJoCo C physics), export the policy (ONNX + TorchScript + deploy contract), evaluate
 # it in the training simulator and run it in plain MuJoCo through the Isaac-Lab-free deploy runtime (sim2sim).
-# Outputs: logs/rsl_rl/g1_mimic/<run>/model_<iter>.pt, <run>/exported/policy.onnx, <run>/eval.json, <run>/sim2sim.json
+# Outputs: logs/rsl_rl/g1_mimic/<run>/model_<iter>.pt, <run>/exported/policy.onnx, <run>/eval.json, <run>/sim2sim.json,
+# <run>/policy.gif (the policy beside its reference, MuJoCo offscreen), <run>/learning_curve.png
 # Knobs: G1_MIMIC_ITERATIONS (default 100), G1_MIMIC_NUM_ENVS (default 64), G1_MIMIC_MOTION (default: bundled wave).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")" && pwd)
@@ -16,15 +17,22 @@ motion_args=()
 [ -n "${G1_MIMIC_MOTION:-}" ] && motion_args=(--motion "$G1_MIMIC_MOTION")
 echo "[run] training Isaac-G1-Mimic-v0: $envs envs, $iters PPO iterations"
 start=$(date +%s)
-"$py" scripts/train.py --task Isaac-G1-Mimic-v0 --num_envs "$envs" --max_iterations "$iters" --headless "${motion_args[@]}"
-run_dir=$(ls -d logs/rsl_rl/g1_mimic/*/ | sort | tail -n 1)
+train_log=$(mktemp)
+trap 'rm -f "$train_log"' EXIT
+"$py" scripts/train.py --task Isaac-G1-Mimic-v0 --num_envs "$envs" --max_iterations "$iters" --headless "${motion_args[@]}" | tee "$train_log"
+# the run folder as the trainer reports it (no guessing from logs/, which a concurrent run would confuse)
+run_dir="$(sed -n 's/^\[train\] run folder: //p' "$train_log" | tail -n 1)/"
 ckpt=$("$py" -c "from g1_mimic.rl.checkpoint import latest_checkpoint; print(latest_checkpoint('$run_dir'))")
 echo "[run] evaluating $ckpt"
 "$py" scripts/evaluate.py --checkpoint "$ckpt" --num_envs 8 --num_episodes 16 --json "${run_dir}eval.json" "${motion_args[@]}"
 echo "[run] sim2sim: the exported policy in plain MuJoCo (no Isaac Lab)"
-"$py" scripts/sim2sim.py --policy "${run_dir}exported/policy.onnx" --motion "${G1_MIMIC_MOTION:-wave}" --json "${run_dir}sim2sim.json"
+"$py" scripts/sim2sim.py --policy "${run_dir}exported/policy.onnx" --motion "${G1_MIMIC_MOTION:-wave}" --json "${run_dir}sim2sim.json" \
+  --render "${run_dir}policy.gif" --beside
+"$py" scripts/plot_learning_curve.py "$run_dir" --out "${run_dir}learning_curve.png"
 echo "[run] done in $(( $(date +%s) - start )) s (after install)."
 echo "[run] checkpoint: $ckpt"
 echo "[run] exported:   ${run_dir}exported/policy.onnx"
 echo "[run] report:     ${run_dir}eval.json"
 echo "[run] sim2sim:    ${run_dir}sim2sim.json"
+echo "[run] video:      ${run_dir}policy.gif (the policy in plain MuJoCo, the reference beside it in blue)"
+echo "[run] curve:      ${run_dir}learning_curve.png"

@@ -20,7 +20,7 @@ from g1_mimic.fileio import atomic_write_json
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default=None, help="task id (default: the one the checkpoint's run was trained on)")
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--checkpoint", required=True, help="model_<iter>.pt, a run folder (its last checkpoint) or latest")
     parser.add_argument("--motion", default=None, help="motion file, folder or YAML list (default: the task's)")
     parser.add_argument("--num_envs", type=int, default=None, help="parallel envs (default: min(num_episodes, 16))")
     parser.add_argument("--num_episodes", type=int, default=None, help="episodes in all (default: 4 per clip, at least num_envs)")
@@ -29,12 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="write the report as JSON here")
     args, overrides = parser.parse_known_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    ckpt = Path(args.checkpoint)
-    if not ckpt.is_file():
-        raise SystemExit(f"[evaluate] --checkpoint {ckpt}: no such file")
-    if args.task is None:
-        from g1_mimic.rl.checkpoint import recorded_task
+    from g1_mimic.rl.checkpoint import CheckpointSelectionError, recorded_task, resolve_checkpoint
 
+    try:
+        ckpt = resolve_checkpoint(args.checkpoint, args.task)
+    except CheckpointSelectionError as exc:
+        raise SystemExit(f"[evaluate] {exc}") from None
+    if str(ckpt) != args.checkpoint:
+        print(f"[evaluate] --checkpoint {args.checkpoint}: {ckpt}", flush=True)
+    if args.task is None:
         args.task = recorded_task(ckpt) or "Isaac-G1-Mimic-v0"
     if args.motion:
         overrides.append(f"env.commands.motion.motion_file={Path(args.motion).resolve()}")

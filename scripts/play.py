@@ -1,12 +1,14 @@
 """Run a trained G1 tracker, export it (ONNX + TorchScript + metadata) and optionally save the rollout.
 
     python scripts/play.py --checkpoint logs/rsl_rl/g1_mimic/<run>/model_300.pt [--motion PATH]
-        [--num_envs 1] [--steps 500] [--save_motion OUT.npz] [--export_only] [--viz kit|newton]
+        [--num_envs 1] [--steps 500] [--save_motion OUT.npz] [--video [--video_length N]] [--export_only] [--viz kit|newton]
 
 Exports to ``<checkpoint folder>/exported/``. With ``--save_motion`` the robot's rollout of env 0 is
 written as a canonical motion file, so it can be rendered beside its reference
 (``scripts/motion.py render``). The play cfg is used: few envs, no randomisation or pushes,
-episodes from frame 0, reference markers on when a visualizer is open.
+episodes from frame 0, reference markers on when a visualizer is open. ``--video`` records env 0
+with its reference beside it into ``<checkpoint folder>/videos/play/model_<N>_0000.mp4`` (MuJoCo's
+offscreen renderer when Isaac Sim is absent; see :mod:`g1_mimic.tasks.mimic.video`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default=None, help="task id (default: the one the checkpoint's run was trained on)")
-    parser.add_argument("--checkpoint", required=True, help="model_<iter>.pt of a training run")
+    parser.add_argument("--checkpoint", required=True, help="model_<iter>.pt, a run folder (its last checkpoint) or latest")
     parser.add_argument("--motion", default=None, help="motion file, folder or YAML list (default: the task's)")
     parser.add_argument("--num_envs", type=int, default=1)
     parser.add_argument("--device", default=None)
@@ -30,15 +32,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export_only", action="store_true", help="export and exit without playing")
     parser.add_argument("--save_motion", default=None, help="write env 0's rollout as a canonical motion .npz")
     parser.add_argument("--viz", default=None, help="visualizer (kit, newton, rerun, viser); default headless")
+    parser.add_argument(
+        "--video", action="store_true", help="record env 0 and its reference to <run>/videos/play/ (MuJoCo renderer without Isaac Sim)"
+    )
+    parser.add_argument("--video_length", type=int, default=None, help="env steps per video (default: --steps)")
     parser.add_argument("--headless", action="store_true", help="accepted for habit; headless is the default")
     args, overrides = parser.parse_known_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    ckpt = Path(args.checkpoint)
-    if not ckpt.is_file():
-        raise SystemExit(f"[play] --checkpoint {ckpt}: no such file")
-    if args.task is None:
-        from g1_mimic.rl.checkpoint import recorded_task
+    from g1_mimic.rl.checkpoint import CheckpointSelectionError, recorded_task, resolve_checkpoint
 
+    try:
+        ckpt = resolve_checkpoint(args.checkpoint, args.task)
+    except CheckpointSelectionError as exc:
+        raise SystemExit(f"[play] {exc}") from None
+    if str(ckpt) != args.checkpoint:
+        print(f"[play] --checkpoint {args.checkpoint}: {ckpt}", flush=True)
+    if args.task is None:
         args.task = recorded_task(ckpt) or "Isaac-G1-Mimic-v0"
     if args.motion:
         overrides.append(f"env.commands.motion.motion_file={Path(args.motion).resolve()}")
@@ -50,7 +59,26 @@ def main(argv: list[str] | None = None) -> int:
 
     device = args.device or default_device()
     launcher = argparse.Namespace(device=device, visualizer=args.viz)
-    with policy_session(args.task, str(ckpt), num_envs=args.num_envs, device=device, overrides=overrides, launcher_args=launcher) as s:
+    hook = None
+    if args.video:
+        from isaaclab.envs.utils.video_recorder_cfg import VideoRecorderCfg
+
+        from g1_mimic.tasks.mimic.video import kit_available
+
+        def hook(env_cfg) -> None:
+            length = args.video_length or args.steps or int(env_cfg.episode_length_s / (env_cfg.sim.dt * env_cfg.decimation))
+            env_cfg.video_recorders = [
+                VideoRecorderCfg(
+                    source="visualizer" if (args.viz and kit_available()) else "mujoco",
+                    video_length=length,
+                    output_dir=str(ckpt.parent / "videos" / "play"),
+                    output_filename_prefix=ckpt.stem,
+                )
+            ]
+
+    with policy_session(
+        args.task, str(ckpt), num_envs=args.num_envs, device=device, overrides=overrides, launcher_args=launcher, env_cfg_hook=hook
+    ) as s:
         paths = export_policy(s.runner, s.unwrapped, ckpt.parent / "exported")
         for p in paths.values():
             print(f"[play] exported {p}", flush=True)

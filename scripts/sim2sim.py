@@ -1,7 +1,7 @@
 """Sim2sim: run an exported policy through the deploy runtime on the G1 in plain MuJoCo C (no Isaac Lab, no torch).
 
     python scripts/sim2sim.py --policy logs/rsl_rl/g1_mimic/<run>/exported/policy.onnx --motion wave
-        [--contract policy.json] [--episodes 1] [--standing_s 3] [--json report.json] [--render out.mp4|out.gif]
+        [--contract policy.json] [--episodes 1] [--standing_s 3] [--json report.json] [--render out.mp4|out.gif [--beside]]
         [--friction F] [--delay_steps K] [--obs_noise S] [--push_at T --push_vel VX[,VY[,VZ]]] [--pd actuator|torque]
 
 Every episode starts on the clip's first frame; metrics follow ``scripts/evaluate.py``
@@ -37,9 +37,30 @@ def _motion_path(text: str) -> Path:
         raise SystemExit(f"[sim2sim] --motion {text}: no such file, and {exc}") from exc
 
 
+def _policy_path(text: str) -> Path:
+    """The exported ONNX policy a ``--policy`` argument names: a file, a run folder, an ``exported/`` folder,
+    or ``latest`` (the newest run under ``logs/rsl_rl/*/`` with an exported policy)."""
+    if text == "latest":
+        runs = [p.parent.parent for p in Path("logs/rsl_rl").glob("*/*/exported/policy.onnx")]
+        if not runs:
+            raise SystemExit("[sim2sim] --policy latest: no run with exported/policy.onnx under logs/rsl_rl/; train first")
+        return max(runs, key=lambda r: r.name) / "exported" / "policy.onnx"
+    path = Path(text)
+    if path.is_dir():
+        for candidate in (path / "exported" / "policy.onnx", path / "policy.onnx"):
+            if candidate.is_file():
+                return candidate
+        raise SystemExit(f"[sim2sim] --policy {path}: a folder with no exported/policy.onnx or policy.onnx")
+    if not path.is_file():
+        raise SystemExit(f"[sim2sim] --policy {path}: no such file or run folder (or give 'latest')")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--policy", required=True, help="exported policy.onnx")
+    parser.add_argument(
+        "--policy", required=True, help="exported policy.onnx, a run folder (its exported/policy.onnx) or latest"
+    )
     parser.add_argument(
         "--motion", required=True, help="canonical motion .npz, or a bundled clip name (wave, squat, ...)"
     )
@@ -70,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="write the report here")
     parser.add_argument("--render", default=None, help="render episode 1 (robot, reference as a ghost) to .mp4 or .gif")
+    parser.add_argument(
+        "--beside", action="store_true", help="draw the reference ghost 1 m to the robot's left instead of overlaid"
+    )
     parser.add_argument("--width", type=int, default=480)
     parser.add_argument("--height", type=int, default=360)
     args = parser.parse_args(argv)
@@ -78,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     from g1_mimic.deploy.contract import ContractError, write_json_atomic
     from g1_mimic.deploy.sim2sim import Sim2SimOptions, rollout_motion, run_sim2sim
 
+    args.policy = str(_policy_path(args.policy))
     motion = _motion_path(args.motion)
     opts = Sim2SimOptions(
         episodes=args.episodes,
@@ -114,7 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         sim = MujocoG1(runtime.contract)
         rollout = rollout_motion(runtime, sim, episodes[0].qpos)
         out = render_motion(
-            rollout, args.render, width=args.width, height=args.height, reference=runtime.motion, progress=True
+            rollout,
+            args.render,
+            width=args.width,
+            height=args.height,
+            reference=runtime.motion,
+            reference_offset=(0.0, 1.0 if args.beside else 0.0, 0.0),
+            progress=True,
         )
         print(f"[sim2sim] rendered {out}", flush=True)
     return 0

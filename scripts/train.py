@@ -12,11 +12,16 @@ Thin wrapper around ``python -m isaaclab train --rl_library rsl_rl``: every Isaa
 - ``--variant NAME`` (repeatable): a task variant from ``config/variants.yaml`` (``deepmimic``,
   ``mimickit``, ``future_obs``, ``history``, ``no_state_estimation``, ``actuation``,
   ``success_sampling``, ``ref_actions``; see ``docs/variants.md``);
-- ``--resume``: continue the newest run of the experiment (same as ``--checkpoint latest``);
+- ``--resume``: continue the newest run (of ``--task``'s experiment when given; same as ``--checkpoint latest``); with
+  ``--checkpoint`` (``latest``, a run folder or a ``model_<iter>.pt``) the run's recorded motion,
+  variants and overrides are re-applied unless the command line gives others;
 - ``--headless``: accepted for habit (Isaac Lab 3.0 is headless unless ``--viz`` is given);
 - ``--no_export``: skip the ONNX/TorchScript export after training;
 - ``--max_minutes M``: a wall-clock budget for the learning loop; training stops after the iteration
   that crosses it (or at ``--max_iterations``, whichever comes first) and saves a checkpoint.
+
+Ctrl-C (SIGINT) or SIGTERM while learning: the iteration finishes, a checkpoint is saved and exported,
+and the paths are printed; a second Ctrl-C exits at once.
 
 Runs go to ``logs/rsl_rl/<experiment>/<timestamp>/``; checkpoints are written atomically; after
 training the last checkpoint is exported to ``<run>/exported/policy.onnx`` (+ ``policy.pt``, ``policy.json``).
@@ -75,22 +80,77 @@ def build_argv(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
         out.append(f"env.commands.motion.motion_file={path}")
     if ours.resume and "--checkpoint" not in rest:
         out += ["--checkpoint", "latest"]
+    out = reapply_run_record(out, ours, task_given=any(a == "--task" or a.startswith("--task=") for a in argv))
     if "--device" not in rest and not torch.cuda.is_available():
         out += ["--device", "cpu"]
     return out, ours
 
 
-def record_run_overrides(run_dir: Path, task: str, il_argv: list[str]) -> None:
-    """Write the run's Hydra overrides (presets, motion, term edits) to ``<run>/g1_mimic_run.json``.
+def _hydra(argv: list[str]) -> list[str]:
+    return [a for a in argv if "=" in a and not a.startswith("-")]
 
-    ``scripts/play.py`` and ``scripts/evaluate.py`` re-apply them when they load a checkpoint of
-    this run, so a policy is never evaluated with another action parameterisation or motion set.
+
+def reapply_run_record(il_argv: list[str], ours: argparse.Namespace, task_given: bool) -> list[str]:
+    """With ``--checkpoint`` (or ``--resume``): resolve it to a file and re-apply its run's record.
+
+    The recorded Hydra overrides (motion, presets/variants, term edits) come first and the command
+    line's replace them key by key, and the recorded task is used unless ``--task`` was given, so
+    ``--resume`` continues on the run's own task, motion and variant unless told otherwise; what was
+    re-applied is printed.
+    """
+    args = [x for a in il_argv for x in (a.split("=", 1) if a.startswith("--checkpoint=") else [a])]
+    if "--checkpoint" not in args:
+        return il_argv
+    from g1_mimic.rl.checkpoint import (
+        CheckpointSelectionError,
+        merge_overrides,
+        recorded_overrides,
+        recorded_task,
+        resolve_checkpoint,
+    )
+
+    k = args.index("--checkpoint")
+    if k + 1 >= len(args) or args[k + 1].startswith("-"):
+        raise SystemExit("[train] --checkpoint needs a value: model_<iter>.pt, a run folder or latest")
+    try:
+        # without --task, 'latest' is the newest run of any experiment; its own task is then re-applied
+        ckpt = resolve_checkpoint(args[k + 1], ours.task if task_given else None)
+    except CheckpointSelectionError as exc:
+        raise SystemExit(f"[train] {exc}") from None
+    args[k + 1] = str(ckpt.resolve())
+    print(f"[train] resuming from {ckpt}", flush=True)
+    task = recorded_task(ckpt)
+    if task and not task_given and task != ours.task:
+        args[args.index("--task") + 1] = ours.task = task
+        print(f"[train] re-applying the run's task: {task}", flush=True)
+    given = _hydra(args)
+    merged = merge_overrides(recorded_overrides(ckpt), given)
+    reapplied = [o for o in merged if o not in given]
+    if reapplied:
+        print(f"[train] re-applying the run's recorded overrides: {reapplied}", flush=True)
+    return [a for a in args if a not in given] + merged
+
+
+def run_recorder(task: str, il_argv: list[str], found: list[Path]):
+    """A callback for the runner's start: writes ``<run>/g1_mimic_run.json`` (task, Hydra overrides, argv).
+
+    ``scripts/play.py``, ``scripts/evaluate.py`` and ``--resume`` re-apply the overrides when they load
+    a checkpoint of this run, so a policy is never evaluated with another action parameterisation or
+    motion set. Written before the first iteration, so an interrupted run keeps it; the folder is
+    appended to ``found`` (the run folder, taken from the runner itself).
     """
     from g1_mimic.rl.checkpoint import RUN_RECORD, write_run_record
 
-    hydra = [a for a in il_argv if "=" in a and not a.startswith("-")]
-    write_run_record(run_dir, {"task": task, "hydra_overrides": hydra, "argv": il_argv})
-    print(f"[train] recorded overrides in {run_dir / RUN_RECORD}: {hydra}", flush=True)
+    def record(log_dir: str) -> None:
+        run_dir = Path(log_dir)
+        found.append(run_dir)
+        if int(os.environ.get("RANK", "0")) != 0:
+            return
+        hydra = _hydra(il_argv)
+        write_run_record(run_dir, {"task": task, "hydra_overrides": hydra, "argv": il_argv})
+        print(f"[train] run folder: {run_dir}\n[train] recorded overrides in {run_dir / RUN_RECORD}: {hydra}", flush=True)
+
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,38 +164,36 @@ def main(argv: list[str] | None = None) -> int:
 
     import g1_mimic.tasks  # noqa: F401  (registers Isaac-G1-Mimic-v0)
     from g1_mimic.rl.checkpoint import install_atomic_runner_save, install_safe_runner_load, latest_checkpoint
+    from g1_mimic.rl.train_loop import install_learn_hooks
 
     install_atomic_runner_save()
     install_safe_runner_load()
+    if "--video" in il_argv:
+        from g1_mimic.tasks.mimic.video import install_kitless_video
+
+        install_kitless_video()
     if ours.max_minutes is not None:
         if ours.max_minutes <= 0:
             raise SystemExit(f"[train] --max_minutes must be positive, got {ours.max_minutes}")
         if "--distributed" in il_argv:
             raise SystemExit("[train] --max_minutes is single-process only: use --max_iterations with --distributed")
-        from g1_mimic.rl.budget import install_time_budget
-
-        install_time_budget(60.0 * ours.max_minutes)
-    logs = Path("logs") / "rsl_rl"
-
-    def run_dirs() -> set[Path]:
-        return {p for p in logs.glob("*/*") if p.is_dir()} if logs.exists() else set()
-
-    before = run_dirs()
+    runs: list[Path] = []
+    install_learn_hooks(
+        max_seconds=None if ours.max_minutes is None else 60.0 * ours.max_minutes,
+        on_start=run_recorder(ours.task, il_argv, runs),
+    )
     print("[train] isaaclab train " + " ".join(il_argv), flush=True)
     status = run_train_cli(il_argv)
     if status not in (0, None):
         return int(status)
     if any(a in ("-h", "--help") for a in argv):
         return 0
-    new_runs = sorted(run_dirs() - before, key=lambda p: p.name)
-    if not new_runs:
-        print("[train] no new run folder was created", file=sys.stderr)
+    if not runs:
+        print("[train] the runner never started: no run folder", file=sys.stderr)
         return 1
-    run_dir = new_runs[-1]
+    run_dir = runs[-1]
     ckpt = latest_checkpoint(run_dir)
-    print(f"[train] run folder: {run_dir}\n[train] last checkpoint: {ckpt}", flush=True)
-    if int(os.environ.get("RANK", "0")) == 0:
-        record_run_overrides(run_dir, ours.task, il_argv)
+    print(f"[train] last checkpoint: {ckpt}", flush=True)
     if ours.no_export:
         return 0
     if int(os.environ.get("RANK", "0")) != 0:

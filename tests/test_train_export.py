@@ -26,10 +26,16 @@ def _run(args: list[str], cwd: Path, timeout: int = 900) -> subprocess.Completed
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
+    from g1_mimic.data import bundled_motion
+
     work = tmp_path_factory.mktemp("train")
-    _run([str(REPO / "scripts" / "train.py"), "--task", "Isaac-G1-Mimic-v0", "--num_envs", "8", "--max_iterations", "2", "--headless", "--seed", "1"], cwd=work)
+    proc = _run([str(REPO / "scripts" / "train.py"), "--task", "Isaac-G1-Mimic-v0", "--num_envs", "8", "--max_iterations", "2",
+                 "--headless", "--seed", "1", "--motion", str(bundled_motion("squat")), "env.rewards.action_rate_l2.weight=-0.05"], cwd=work)
     runs = sorted((work / "logs" / "rsl_rl" / "g1_mimic").iterdir())
     assert len(runs) == 1
+    # the run folder is reported from the runner itself, before the first iteration
+    (line,) = [x for x in proc.stdout.splitlines() if x.startswith("[train] run folder: ")]
+    assert Path(line.split(": ", 1)[1]).resolve() == runs[0].resolve()
     return work, runs[0]
 
 
@@ -66,12 +72,21 @@ def test_onnx_policy_matches_torch_policy(trained_run):
     assert meta["joint_names"] == json.loads((run / "exported" / "policy.json").read_text())["joint_names"]
 
 
-def test_resume_continues_from_the_checkpoint(trained_run):
+def test_resume_continues_from_the_checkpoint_on_the_runs_own_motion(trained_run):
+    from g1_mimic.data import bundled_motion
+    from g1_mimic.rl.checkpoint import recorded_overrides
+
     work, run = trained_run
     proc = _run([str(REPO / "scripts" / "train.py"), "--num_envs", "8", "--max_iterations", "1", "--resume", "--no_export"], cwd=work)
     assert "Loading model checkpoint from" in proc.stdout
+    assert f"[train] resuming from {(run / 'model_1.pt').resolve()}" in proc.stdout
+    motion = f"env.commands.motion.motion_file={bundled_motion('squat').resolve()}"
+    assert "[train] re-applying the run's recorded overrides" in proc.stdout and motion in proc.stdout
     runs = sorted((work / "logs" / "rsl_rl" / "g1_mimic").iterdir())
     assert len(runs) == 2
+    # the resumed run trained on the first run's motion, with its reward edit, and records them in turn
+    assert set(recorded_overrides(runs[1] / "model_1.pt")) == {motion, "env.rewards.action_rate_l2.weight=-0.05"}
+    assert "squat" in (runs[1] / "params" / "env.yaml").read_text()
     # a fresh run saves model_0.pt at its first iteration; the resumed run starts at the loaded
     # iteration (rsl_rl re-enters the checkpoint's iteration index), so it has model_1.pt and no model_0.pt
     names = sorted(p.name for p in runs[1].iterdir())
@@ -91,8 +106,11 @@ def test_resume_continues_from_the_checkpoint(trained_run):
 def test_evaluate_writes_report(trained_run):
     work, run = trained_run
     out = work / "report.json"
-    _run([str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(run / "model_1.pt"), "--num_envs", "4", "--num_episodes", "4", "--json", str(out)], cwd=work)
+    # a run folder selects its last checkpoint
+    proc = _run([str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(run), "--num_envs", "4", "--num_episodes", "4", "--json", str(out)], cwd=work)
+    assert f"--checkpoint {run}: {run / 'model_1.pt'}" in proc.stdout
     report = json.loads(out.read_text())
+    assert report["checkpoint"] == str(run / "model_1.pt")
     for key in ("success_rate", "mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "episodes", "standing_after_end"):
         assert key in report, key
     assert report["episodes"] == 4
@@ -113,3 +131,57 @@ def test_wall_clock_budget_must_be_positive(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), "--max_minutes", "0"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "--max_minutes must be positive" in proc.stderr
+
+
+def test_sigint_saves_exports_and_exits_promptly(tmp_path):
+    import signal
+    import time
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, str(REPO / "scripts" / "train.py"), "--num_envs", "4", "--max_iterations", "100000", "--headless", "--seed", "3"]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if "Learning iteration 3/" in line:
+                break
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=180)
+        elapsed = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = "".join(lines) + out
+    assert proc.returncode == 0, text[-3000:]
+    assert "SIGINT: stopping after this iteration" in text and "SIGINT received after iteration" in text
+    (run,) = sorted((tmp_path / "logs" / "rsl_rl" / "g1_mimic").iterdir())
+    saved = sorted(run.glob("model_*.pt"))
+    assert saved and f"[train] saved {(run / saved[-1].name).resolve()}" in text.replace(str(tmp_path), str(tmp_path.resolve()))
+    assert (run / "exported" / "policy.onnx").is_file() and not list(run.glob("*.tmp*"))
+    assert (run / "g1_mimic_run.json").is_file()
+    assert elapsed < 60, f"took {elapsed:.0f} s from SIGINT to exit (export included)"
+
+
+def test_video_without_isaac_sim_records_with_mujoco(trained_run, tmp_path):
+    """``--video`` on the kit-less install: training and play write MP4s of env 0 beside its reference."""
+    from g1_mimic.tasks.mimic.video import kit_available
+
+    if kit_available():
+        pytest.skip("Isaac Sim is installed: --video records from its viewport, not MuJoCo")
+    proc = _run([str(REPO / "scripts" / "train.py"), "--num_envs", "4", "--max_iterations", "2", "--video", "--video_length", "20",
+                 "--video_interval", "30", "--no_export", "--seed", "4"], cwd=tmp_path)
+    assert "recording with MuJoCo's offscreen renderer" in proc.stdout
+    (run,) = sorted((tmp_path / "logs" / "rsl_rl" / "g1_mimic").iterdir())
+    clips = sorted((run / "videos" / "train").glob("clip_*.mp4"))
+    assert [c.name for c in clips] == ["clip_0000.mp4", "clip_0001.mp4"]  # steps 1-20 and 31-48 (2 x 24 steps)
+    assert all(c.stat().st_size > 10_000 for c in clips)
+
+    work, trained = trained_run
+    _run([str(REPO / "scripts" / "play.py"), "--checkpoint", str(trained), "--steps", "25", "--video"], cwd=work)
+    (clip,) = (trained / "videos" / "play").glob("model_1_*.mp4")
+    import imageio_ffmpeg
+
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(clip))
+    assert frames == 15  # 25 steps at 50 Hz rendered at 30 fps

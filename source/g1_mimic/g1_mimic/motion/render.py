@@ -248,6 +248,10 @@ def iter_frames(
     cam.type = mujoco.mjtCamera.mjCAMERA_FREE
     cam.distance, cam.azimuth, cam.elevation = cam_cfg.distance, cam_cfg.azimuth, cam_cfg.elevation
     root_id = 1  # the floating base body
+    # a ghost drawn beside the robot: look between the two, horizontally
+    look_shift = np.zeros(3)
+    if ref_poser is not None:
+        look_shift[:2] = 0.5 * np.asarray(ref_off, dtype=float)[:2]
     followed: np.ndarray | None = None
     last_t: float | None = None
     try:
@@ -267,7 +271,7 @@ def iter_frames(
                 a = 1.0 if cam_cfg.smoothing <= 0 else 1.0 - np.exp(-max(float(t) - last_t, 0.0) / cam_cfg.smoothing)
                 followed = followed + a * (target - followed)
             last_t = float(t)
-            cam.lookat[:] = followed
+            cam.lookat[:] = followed + look_shift
             renderer.update_scene(data, camera=cam, scene_option=opt)
             if ref_poser is not None and ref_data is not None:
                 ref_poser.apply(model, ref_data, float(t), ref_off)

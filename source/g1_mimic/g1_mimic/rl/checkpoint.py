@@ -108,13 +108,59 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path:
     return max(ckpts)[1]
 
 
-def latest_run(experiment_dir: str | os.PathLike) -> Path:
-    """The newest run folder (by name, Isaac Lab's timestamps sort) that holds a checkpoint."""
-    experiment_dir = Path(experiment_dir)
-    runs = sorted(p for p in experiment_dir.iterdir() if p.is_dir() and any(p.glob("model_*.pt")))
-    if not runs:
-        raise FileNotFoundError(f"no run with checkpoints under {experiment_dir}")
-    return runs[-1]
+#: Where Isaac Lab's rsl_rl training writes runs: ``<LOG_ROOT>/<experiment>/<run>/model_<iter>.pt``.
+LOG_ROOT = Path("logs") / "rsl_rl"
+
+
+def task_experiment(task: str) -> str:
+    """The rsl_rl experiment name (log folder) of a registered task's agent cfg."""
+    import importlib
+
+    import gymnasium as gym
+
+    import g1_mimic.tasks  # noqa: F401  (registers the tasks)
+
+    try:
+        entry = gym.spec(task).kwargs["rsl_rl_cfg_entry_point"]
+    except (gym.error.Error, KeyError):
+        raise CheckpointSelectionError(f"task {task!r} is not a registered g1_mimic task with an rsl_rl agent") from None
+    module, name = entry.split(":")
+    return getattr(importlib.import_module(module), name)().experiment_name
+
+
+class CheckpointSelectionError(FileNotFoundError):
+    """A ``--checkpoint`` selector that names no checkpoint (the message says what was looked for)."""
+
+
+def resolve_checkpoint(selector: str | os.PathLike, task: str | None = None, log_root: str | os.PathLike = LOG_ROOT) -> Path:
+    """The checkpoint a ``--checkpoint`` argument names, as Isaac Lab's selectors do.
+
+    - ``latest``: the last checkpoint of the newest run (by folder name: Isaac Lab's timestamps)
+      under ``log_root/<experiment of task>/``, or under every experiment of ``log_root`` when
+      ``task`` is None;
+    - a run folder: its last ``model_<iter>.pt``;
+    - a file: itself.
+
+    Raises :class:`CheckpointSelectionError` naming what was looked for when nothing matches.
+    """
+    text = str(selector)
+    if text == "latest":
+        root = Path(log_root)
+        experiments = [root / task_experiment(task)] if task else sorted(p for p in root.glob("*") if p.is_dir())
+        runs = [r for e in experiments if e.is_dir() for r in e.iterdir() if r.is_dir() and any(r.glob("model_*.pt"))]
+        if not runs:
+            where = " or ".join(str(e) for e in experiments) or str(root)
+            raise CheckpointSelectionError(f"--checkpoint latest: no run with a model_<iter>.pt under {where}; train first")
+        return latest_checkpoint(max(runs, key=lambda r: r.name))
+    path = Path(selector)
+    if path.is_dir():
+        try:
+            return latest_checkpoint(path)
+        except FileNotFoundError:
+            raise CheckpointSelectionError(f"--checkpoint {path}: a folder with no model_<iter>.pt checkpoint") from None
+    if path.is_file():
+        return path
+    raise CheckpointSelectionError(f"--checkpoint {path}: no such file or run folder (or give 'latest')")
 
 
 RUN_RECORD = "g1_mimic_run.json"

@@ -14,7 +14,24 @@ class MimicRLEnv(ManagerBasedRLEnv):
     reset in the same step. Its last reward, episode reward sums and tracking metrics are NaN; they
     are replaced by 0 before the managers log them or the learner sees them, and the number of such
     envs is logged as ``Episode_Termination/nonfinite_rewards_zeroed``.
+
+    ``--video`` without Isaac Sim: video recorders that would need a Kit viewport (and any with
+    ``source="mujoco"``) are served by :class:`~g1_mimic.tasks.mimic.video.MujocoVideoRecorder`
+    (env 0 and its reference, MuJoCo's offscreen renderer), so kit-less training and play record too.
     """
+
+    def __init__(self, cfg, render_mode: str | None = None, **kwargs):
+        from .video import MujocoVideoRecorder, kit_available, wants_mujoco
+
+        ours = [c for c in cfg.video_recorders if wants_mujoco(c.source)]
+        if ours:
+            cfg.video_recorders = [c for c in cfg.video_recorders if c not in ours]
+            if not kit_available() and isinstance(getattr(cfg.sim, "visualizer_cfgs", None), list):
+                # the headless Kit viewport Isaac Lab adds for --video cannot start without Isaac Sim
+                cfg.sim.visualizer_cfgs = [v for v in cfg.sim.visualizer_cfgs if type(v).__name__ != "KitVisualizerCfg"]
+            print("[g1_mimic] video: recording with MuJoCo's offscreen renderer (no Isaac Sim viewport)", flush=True)
+        super().__init__(cfg, render_mode, **kwargs)
+        self.video_recorders += [MujocoVideoRecorder(c, self) for c in ours]
 
     def load_managers(self):
         super().load_managers()

@@ -1,0 +1,104 @@
+"""Hooks around rsl_rl's learning loop: a wall-clock budget, a clean stop on Ctrl-C/SIGTERM, the run folder.
+
+``scripts/train.py`` runs Isaac Lab's own training entry point; these hooks wrap
+``OnPolicyRunner.learn`` so that
+
+- the run folder is known the moment the runner starts (``on_start(log_dir)``: the record of the run
+  is written there before the first iteration, so an interrupted run still remembers its motion and
+  overrides, and no scan of ``logs/`` is needed to find it);
+- training stops after the iteration that crosses a wall-clock budget, or after the iteration
+  running when SIGINT (Ctrl-C) or SIGTERM arrives, and then saves ``model_<iteration>.pt`` (atomically,
+  with :func:`g1_mimic.rl.checkpoint.install_atomic_runner_save`) and closes the log writer, exactly
+  as at the end of a full ``learn``; a second signal exits at once (status 130).
+
+Single-process only for the budget: ranks of a distributed run would stop at different iterations.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+
+
+class StopTraining(Exception):
+    """Raised inside the learning loop (after an iteration's log) to end it early; caught by the wrapper."""
+
+
+class _StopRequest:
+    """Turns the first SIGINT/SIGTERM into a request to stop after the iteration; the second exits at once."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    def __call__(self, signum: int, frame) -> None:
+        name = signal.Signals(signum).name
+        if self.signal_name is not None:
+            print(f"\n[train] {name} again: exiting now without saving", file=sys.stderr, flush=True)
+            os._exit(130)
+        self.signal_name = name
+        print(
+            f"\n[train] {name}: stopping after this iteration, then saving and exporting (again to exit at once)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def install_learn_hooks(
+    max_seconds: float | None = None,
+    on_start: Callable[[str], None] | None = None,
+    stop_on_signals: bool = True,
+) -> None:
+    """Wrap ``OnPolicyRunner.learn`` with a wall-clock budget, signal stops and a start callback.
+
+    Args:
+        max_seconds: Budget of the learning loop in seconds (rollouts and updates; not building the
+            env), or None for none. Must be positive.
+        on_start: Called with the runner's log directory before the first iteration.
+        stop_on_signals: Turn SIGINT/SIGTERM into "save and stop after this iteration" while learning.
+    """
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds}")
+    from rsl_rl.runners import OnPolicyRunner
+
+    original = getattr(OnPolicyRunner.learn, "_g1_mimic_original", OnPolicyRunner.learn)
+
+    def learn(self, num_learning_iterations: int, init_at_random_ep_len: bool = False) -> None:
+        logger = self.logger
+        if on_start is not None and logger.log_dir is not None:
+            on_start(logger.log_dir)
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        request = _StopRequest()
+        previous = {}
+        if stop_on_signals:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, request)
+        log = logger.log
+
+        def log_then_check(*args, **kwargs):
+            log(*args, **kwargs)
+            if request.signal_name is not None:
+                raise StopTraining(f"{request.signal_name} received")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise StopTraining(f"wall-clock budget of {max_seconds / 60:.1f} min reached")
+
+        logger.log = log_then_check
+        try:
+            original(self, num_learning_iterations, init_at_random_ep_len)
+        except StopTraining as reason:
+            it = self.current_learning_iteration
+            print(f"[train] {reason} after iteration {it}: saving and stopping", flush=True)
+            if logger.writer is not None:
+                path = os.path.join(logger.log_dir, f"model_{it}.pt")
+                self.save(path)
+                print(f"[train] saved {path}", flush=True)
+                logger.stop_logging_writer()
+        finally:
+            logger.log = log
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    learn._g1_mimic_original = original  # type: ignore[attr-defined]
+    OnPolicyRunner.learn = learn

@@ -1,0 +1,59 @@
+"""``--checkpoint`` selectors (``latest``, a run folder, a file) and ``--policy`` for sim2sim, on real folders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from g1_mimic.rl.checkpoint import CheckpointSelectionError, resolve_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(root: Path, experiment: str, name: str, iters: list[int]) -> Path:
+    run = root / experiment / name
+    run.mkdir(parents=True)
+    for i in iters:
+        (run / f"model_{i}.pt").write_bytes(b"")
+    return run
+
+
+def test_latest_run_folder_and_file(tmp_path):
+    root = tmp_path / "logs" / "rsl_rl"
+    old = _run(root, "g1_mimic", "2026-12-01_10-00-00", [0, 50, 100])
+    new = _run(root, "g1_mimic", "2026-12-02_10-00-00", [0, 9, 10])
+    _run(root, "g1_mimic", "2026-12-03_10-00-00", [])  # a run that never saved: skipped
+    cpu = _run(root, "g1_mimic_cpu_learn", "2026-12-02_12-00-00", [0, 200])
+    assert resolve_checkpoint("latest", "Isaac-G1-Mimic-v0", root) == new / "model_10.pt"  # numeric, not text order
+    assert resolve_checkpoint("latest", "Isaac-G1-Mimic-CPU-Learn-v0", root) == cpu / "model_200.pt"
+    assert resolve_checkpoint("latest", None, root) == cpu / "model_200.pt"  # newest of every experiment
+    assert resolve_checkpoint(old, None, root) == old / "model_100.pt"
+    assert resolve_checkpoint(old / "model_50.pt", None, root) == old / "model_50.pt"
+
+
+def test_selectors_that_name_nothing_say_what_was_looked_for(tmp_path):
+    root = tmp_path / "logs" / "rsl_rl"
+    with pytest.raises(CheckpointSelectionError, match=r"no run with a model_<iter>\.pt under .*g1_mimic"):
+        resolve_checkpoint("latest", "Isaac-G1-Mimic-v0", root)
+    empty = root / "g1_mimic" / "run"
+    empty.mkdir(parents=True)
+    with pytest.raises(CheckpointSelectionError, match="a folder with no model_<iter>.pt"):
+        resolve_checkpoint(empty, None, root)
+    with pytest.raises(CheckpointSelectionError, match="no such file or run folder"):
+        resolve_checkpoint(tmp_path / "nope.pt", None, root)
+    with pytest.raises(CheckpointSelectionError, match="not a registered g1_mimic task"):
+        resolve_checkpoint("latest", "Isaac-Nope-v0", root)
+
+
+def test_evaluate_and_sim2sim_answer_a_bad_selector_in_one_line(tmp_path):
+    for script, flag in (("evaluate.py", "--checkpoint"), ("play.py", "--checkpoint"), ("sim2sim.py", "--policy")):
+        args = [sys.executable, str(REPO / "scripts" / script), flag, "latest"]
+        if script == "sim2sim.py":
+            args += ["--motion", "wave"]
+        proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert proc.returncode != 0
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert "latest: no run with" in proc.stderr.strip().splitlines()[-1], proc.stderr
