@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from g1_mimic.cliargs import positive
 from g1_mimic.fileio import atomic_write_json
 
 
@@ -22,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", default=None, help="task id (default: the one the checkpoint's run was trained on)")
     parser.add_argument("--checkpoint", required=True, help="model_<iter>.pt, a run folder (its last checkpoint) or latest")
     parser.add_argument("--motion", default=None, help="motion file, folder or YAML list (default: the task's)")
-    parser.add_argument("--num_envs", type=int, default=None, help="parallel envs (default: min(num_episodes, 16))")
-    parser.add_argument("--num_episodes", type=int, default=None, help="episodes in all (default: 4 per clip, at least num_envs)")
+    parser.add_argument("--num_envs", type=positive(int), default=None, help="parallel envs (default: min(num_episodes, 16))")
+    parser.add_argument("--num_episodes", type=positive(int), default=None, help="episodes in all (default: 4 per clip, at least num_envs)")
     parser.add_argument("--standing_s", type=float, default=3.0, help="seconds the reference holds its last frame after the clip; standing_after_end reports whether the robot stayed up")
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", default=None, help="write the report as JSON here")

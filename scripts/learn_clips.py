@@ -33,6 +33,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from g1_mimic.cliargs import positive
+
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = (
     ("clip", "clip"),
@@ -50,19 +52,6 @@ COLUMNS = (
 )
 
 
-def _positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     if "--" in argv:
         k = argv.index("--")
@@ -71,11 +60,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         overrides = []
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folder", type=Path, help="folder of motion files (or one motion file)")
-    p.add_argument("--minutes", type=_positive(float), required=True, help="training budget per clip (wall clock)")
+    p.add_argument("--minutes", type=positive(float), required=True, help="training budget per clip (wall clock)")
     p.add_argument("--json", type=Path, required=True, help="the table (one row per clip), rewritten after each clip")
     p.add_argument("--task", default="Isaac-G1-Mimic-CPU-Learn-v0")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--episodes", type=_positive(int), default=32, help="evaluation episodes per clip (from frame 0)")
+    p.add_argument("--episodes", type=positive(int), default=32, help="evaluation episodes per clip (from frame 0)")
     p.add_argument("--clips", nargs="*", default=None, help="only clips whose file name contains one of these")
     p.add_argument("--held_out", nargs="*", default=[], help="tag clips (name substrings) kept out of the tuning")
     p.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")

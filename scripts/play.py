@@ -20,22 +20,24 @@ from pathlib import Path
 
 import numpy as np
 
+from g1_mimic.cliargs import positive
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", default=None, help="task id (default: the one the checkpoint's run was trained on)")
     parser.add_argument("--checkpoint", required=True, help="model_<iter>.pt, a run folder (its last checkpoint) or latest")
     parser.add_argument("--motion", default=None, help="motion file, folder or YAML list (default: the task's)")
-    parser.add_argument("--num_envs", type=int, default=1)
+    parser.add_argument("--num_envs", type=positive(int), default=1)
     parser.add_argument("--device", default=None)
-    parser.add_argument("--steps", type=int, default=None, help="steps to play (default: one episode)")
+    parser.add_argument("--steps", type=positive(int), default=None, help="steps to play (default: one episode)")
     parser.add_argument("--export_only", action="store_true", help="export and exit without playing")
     parser.add_argument("--save_motion", default=None, help="write env 0's rollout as a canonical motion .npz")
     parser.add_argument("--viz", default=None, help="visualizer (kit, newton, rerun, viser); default headless")
     parser.add_argument(
         "--video", action="store_true", help="record env 0 and its reference to <run>/videos/play/ (MuJoCo renderer without Isaac Sim)"
     )
-    parser.add_argument("--video_length", type=int, default=None, help="env steps per video (default: --steps)")
+    parser.add_argument("--video_length", type=positive(int), default=None, help="env steps per video (default: --steps)")
     parser.add_argument("--headless", action="store_true", help="accepted for habit; headless is the default")
     args, overrides = parser.parse_known_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")

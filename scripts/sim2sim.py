@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from g1_mimic.cliargs import positive
+
 
 def _vector(text: str) -> tuple[float, float, float]:
     parts = [float(p) for p in text.replace(" ", "").split(",") if p]
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "--motion", required=True, help="canonical motion .npz, or a bundled clip name (wave, squat, ...)"
     )
     parser.add_argument("--contract", default=None, help="deploy contract (default: policy.json beside the ONNX file)")
-    parser.add_argument("--episodes", type=int, default=1, help="episodes to run (differ only with --obs_noise)")
+    parser.add_argument("--episodes", type=positive(int), default=1, help="episodes to run (differ only with --obs_noise)")
     parser.add_argument(
         "--standing_s", type=float, default=3.0, help="seconds the reference holds its last frame after the clip"
     )
@@ -94,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--beside", action="store_true", help="draw the reference ghost 1 m to the robot's left instead of overlaid"
     )
-    parser.add_argument("--width", type=int, default=480)
-    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--width", type=positive(int), default=480)
+    parser.add_argument("--height", type=positive(int), default=360)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -123,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ContractError as exc:
         print(f"[sim2sim] refused: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"[sim2sim] {exc}", file=sys.stderr)
         return 2
     report.update({"policy": str(args.policy), "motion": str(motion)})
     print(

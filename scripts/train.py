@@ -39,7 +39,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(add_help=False)
+    from g1_mimic.cliargs import positive
+
+    parser = argparse.ArgumentParser(prog="scripts/train.py", add_help=False)
+    # Isaac Lab's own, checked here so that 0 or a negative count is refused instead of crashing or ignored
+    parser.add_argument("--num_envs", type=positive(int), default=None)
+    parser.add_argument("--max_iterations", type=positive(int), default=None)
     parser.add_argument("--motion", default=None)
     parser.add_argument("--variant", action="append", default=[])
     parser.add_argument("--resume", action="store_true")
@@ -57,6 +62,9 @@ def build_argv(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
 
     ours, rest = _parse(argv)
     out = ["--rl_library", "rsl_rl", "--task", ours.task, *rest]
+    for flag in ("num_envs", "max_iterations"):
+        if getattr(ours, flag) is not None:
+            out += [f"--{flag}", str(getattr(ours, flag))]
     if ours.experiment_name:
         out += ["--experiment_name", ours.experiment_name]
     if ours.variant:

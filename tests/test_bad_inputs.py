@@ -74,3 +74,35 @@ def test_motion_cli_answers_bad_files_in_one_line_and_writes_nothing(tmp_path, c
         last = proc.stderr.strip().splitlines()[-1]  # validate says "<file>: INVALID" first
         assert last.startswith("error: ") and path.name in last, proc.stderr
         assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "message"),
+    [
+        ("train.py", ["--num_envs", "0"], "argument --num_envs: must be > 0, got 0"),
+        ("train.py", ["--max_iterations", "-1"], "argument --max_iterations: must be > 0, got -1"),
+        ("evaluate.py", ["--checkpoint", "latest", "--num_episodes", "0"], "argument --num_episodes: must be > 0, got 0"),
+        ("play.py", ["--checkpoint", "latest", "--num_envs", "-2"], "argument --num_envs: must be > 0, got -2"),
+        ("sim2sim.py", ["--policy", "latest", "--motion", "wave", "--episodes", "0"], "argument --episodes: must be > 0, got 0"),
+        ("learn_clips.py", [".", "--json", "t.json", "--minutes", "0"], "argument --minutes: must be > 0, got 0"),
+    ],
+)
+def test_non_positive_counts_are_refused_not_replaced(tmp_path, script, args, message):
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / script), *args], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "logs").exists()
+
+
+def test_sim2sim_refuses_a_corrupt_onnx_in_one_line(tmp_path):
+    run = tmp_path / "run" / "exported"
+    run.mkdir(parents=True)
+    (run / "policy.onnx").write_bytes(b"not a model")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "sim2sim.py"), "--policy", str(tmp_path / "run"), "--motion", "wave",
+         "--json", str(tmp_path / "r.json")],
+        capture_output=True, text=True, timeout=300,
+    )
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert last.startswith("[sim2sim] refused:") and "is not a loadable ONNX model" in last
+    assert not (tmp_path / "r.json").exists()

@@ -112,7 +112,11 @@ def load_policy_contract(
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(policy), sess_options=opts, providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(str(policy), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types (InvalidProtobuf, Fail, ...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ContractError("<file>", f"{policy} is not a loadable ONNX model ({first}); re-export it with scripts/play.py --export_only") from None
     embedded = contract_from_metadata(session.get_modelmeta().custom_metadata_map)
     if contract is None:
         beside = policy.with_name(CONTRACT_FILENAME)
