@@ -72,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from g1_mimic.rl.checkpoint import UnsafeCheckpointError
+    from g1_mimic.rl.checkpoint import CheckpointError
 
     try:
         sys.exit(main())
-    except UnsafeCheckpointError as exc:  # a refused or unreadable checkpoint: one line, no traceback
+    except CheckpointError as exc:  # a refused, unreadable or mismatched checkpoint: one line, no traceback
         sys.exit(f"[evaluate] {exc}")

@@ -126,7 +126,7 @@ def reapply_run_record(il_argv: list[str], ours: argparse.Namespace, task_given:
     except CheckpointSelectionError as exc:
         raise SystemExit(f"[train] {exc}") from None
     args[k + 1] = str(ckpt.resolve())
-    print(f"[train] resuming from {ckpt}", flush=True)
+    print(f"[train] resuming from {ckpt.resolve()}", flush=True)
     task = recorded_task(ckpt)
     if task and not task_given and task != ours.task:
         args[args.index("--task") + 1] = ours.task = task
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     from g1_mimic.rl.train_loop import install_learn_hooks
 
     install_atomic_runner_save()
-    install_safe_runner_load()
+    install_safe_runner_load(exit_prefix="[train]")
     if "--video" in il_argv:
         from g1_mimic.tasks.mimic.video import install_kitless_video
 
@@ -214,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from g1_mimic.rl.checkpoint import UnsafeCheckpointError
+    from g1_mimic.rl.checkpoint import CheckpointError
 
     try:
         sys.exit(main())
-    except UnsafeCheckpointError as exc:  # a refused or unreadable checkpoint: one line, no traceback
+    except CheckpointError as exc:  # a refused, unreadable or mismatched checkpoint: one line, no traceback
         sys.exit(f"[train] {exc}")

@@ -185,3 +185,18 @@ def test_video_without_isaac_sim_records_with_mujoco(trained_run, tmp_path):
 
     frames, _ = imageio_ffmpeg.count_frames_and_secs(str(clip))
     assert frames == 15  # 25 steps at 50 Hz rendered at 30 fps
+
+
+def test_checkpoint_of_another_observation_size_is_refused_naming_the_sizes(trained_run):
+    work, run = trained_run
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(run), "--num_envs", "2",
+                           "--num_episodes", "2", "--json", str(work / "mismatch.json"), "presets=future_obs"],
+                          cwd=work, capture_output=True, text=True, timeout=600)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "the checkpoint's policy does not fit this task (observation size 160 vs 274 here)" in last, last
+    assert not (work / "mismatch.json").exists()
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), "--resume", "--num_envs", "4", "--max_iterations", "1",
+                           "--no_export", "presets=future_obs"], cwd=work, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "[train]" in proc.stderr and "observation size 160 vs 274 here" in proc.stderr.strip().splitlines()[-1], proc.stderr[-3000:]

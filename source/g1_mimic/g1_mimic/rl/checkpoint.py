@@ -43,8 +43,51 @@ def install_atomic_runner_save() -> None:
     OnPolicyRunner.save = save
 
 
-class UnsafeCheckpointError(ValueError):
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message names the file and why (scripts print it as one line)."""
+
+
+class UnsafeCheckpointError(CheckpointError):
     """A checkpoint that ``torch.load(weights_only=True)`` refuses (a pickled payload) or that is not one."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """A checkpoint whose network sizes differ from the task's policy (another task, variant or robot)."""
+
+
+def _io_sizes(state: dict) -> tuple[int | None, int | None]:
+    """(input size, output size) of an MLP state dict: the first and last 2-D weight."""
+    weights = [v for k, v in state.items() if k.endswith("weight") and getattr(v, "ndim", 0) == 2]
+    return (int(weights[0].shape[1]), int(weights[-1].shape[0])) if weights else (None, None)
+
+
+def check_sizes(path: str | os.PathLike, loaded: dict, current: dict) -> None:
+    """Raise :class:`CheckpointMismatchError` when ``loaded``'s tensors differ in shape from ``current``'s.
+
+    ``loaded`` and ``current`` are rsl_rl save dicts (``actor_state_dict``, ``critic_state_dict``, ...);
+    the message says which sizes differ (observations, actions, or hidden layers).
+    """
+    for part in ("actor_state_dict", "critic_state_dict"):
+        if part not in loaded or part not in current:
+            continue
+        old, new = loaded[part], current[part]
+        bad = [k for k in new if k in old and tuple(old[k].shape) != tuple(new[k].shape)]
+        if not bad:
+            continue
+        (o_in, o_out), (n_in, n_out) = _io_sizes(old), _io_sizes(new)
+        who = "policy" if part == "actor_state_dict" else "critic"
+        what = []
+        if o_in != n_in:
+            what.append(f"observation size {o_in} vs {n_in} here")
+        if o_out != n_out and part == "actor_state_dict":
+            what.append(f"action size {o_out} vs {n_out} here")
+        if not what:
+            what.append(f"layer {bad[0]} {tuple(old[bad[0]].shape)} vs {tuple(new[bad[0]].shape)} here")
+        raise CheckpointMismatchError(
+            f"{path}: the checkpoint's {who} does not fit this task ({'; '.join(what)}): it was trained with another "
+            "task, variant or network size. Pass the run's --task/--variant (play, evaluate and --resume re-apply "
+            "a run's own record when its g1_mimic_run.json is beside the checkpoint)."
+        )
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | None = None) -> dict:
@@ -78,24 +121,36 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | None = None) ->
     return loaded
 
 
-def install_safe_runner_load() -> None:
+def install_safe_runner_load(exit_prefix: str | None = None) -> None:
     """Make rsl_rl's ``OnPolicyRunner.load`` read checkpoints through :func:`load_checkpoint` (idempotent).
 
     rsl_rl 5.5 calls ``torch.load(weights_only=False)``, which runs whatever a pickled file asks for;
-    train resume, play, evaluate and export all load through this method.
+    train resume, play, evaluate and export all load through this method. The loaded sizes are checked
+    against the runner's networks (:func:`check_sizes`). With ``exit_prefix`` (a script inside Isaac Lab's
+    entry point, whose launch context prints a traceback for exceptions), a refusal exits with
+    ``"<exit_prefix> <message>"`` instead of raising :class:`CheckpointError`.
     """
     from rsl_rl.runners import OnPolicyRunner
 
     if getattr(OnPolicyRunner.load, "_g1_mimic_safe", False):
+        OnPolicyRunner.load._g1_mimic_exit_prefix = exit_prefix  # type: ignore[attr-defined]
         return
 
     def load(self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None) -> dict:
-        loaded = load_checkpoint(path, map_location)
+        try:
+            loaded = load_checkpoint(path, map_location)
+            check_sizes(path, loaded, self.alg.save())
+        except CheckpointError as exc:
+            prefix = getattr(OnPolicyRunner.load, "_g1_mimic_exit_prefix", None)
+            if prefix is None:
+                raise
+            raise SystemExit(f"{prefix} {exc}") from None
         if self.alg.load(loaded, load_cfg, strict):
             self.current_learning_iteration = loaded["iter"]
         return loaded.get("infos")
 
     load._g1_mimic_safe = True  # type: ignore[attr-defined]
+    load._g1_mimic_exit_prefix = exit_prefix  # type: ignore[attr-defined]
     OnPolicyRunner.load = load
 
 

@@ -88,17 +88,24 @@ def policy_session(
         env_cfg_hook(env_cfg)
     agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, check_rsl_rl_version())
     args = launcher_args if launcher_args is not None else argparse.Namespace(device=device)
+    from g1_mimic.rl.checkpoint import CheckpointError, install_safe_runner_load
+
+    refused: CheckpointError | None = None
     with launch_simulation(env_cfg, args):
         env = gym.make(task, cfg=env_cfg)
         try:
             wrapped = RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions)
             runner = create_rsl_rl_runner(wrapped, agent_cfg)
             if checkpoint is not None:
-                from g1_mimic.rl.checkpoint import install_safe_runner_load
-
                 install_safe_runner_load()
-                runner.load(str(checkpoint), map_location=device)
-            policy = runner.get_inference_policy(device=device)
-            yield PolicySession(env=wrapped, runner=runner, policy=policy, env_cfg=env_cfg, agent_cfg=agent_cfg)
+                try:
+                    runner.load(str(checkpoint), map_location=device)
+                except CheckpointError as exc:
+                    refused = exc  # raised below, outside launch_simulation (which prints a traceback for errors)
+            if refused is None:
+                policy = runner.get_inference_policy(device=device)
+                yield PolicySession(env=wrapped, runner=runner, policy=policy, env_cfg=env_cfg, agent_cfg=agent_cfg)
         finally:
             env.close()
+    if refused is not None:
+        raise refused

@@ -42,6 +42,7 @@ class MujocoVideoRecorder:
         self.cfg = cfg
         self._env = env
         self._step_count = 0
+        self._joint_names: list[str] = []  # read at the first frame: close() runs after the managers are gone
         self._frames_step_count = 0
         self._recording = False
         self._robot: dict[str, list[np.ndarray]] = {}
@@ -84,6 +85,8 @@ class MujocoVideoRecorder:
         robot = command.robot
         origin = env.scene.env_origins[0]
         ref = command.ref
+        if not self._joint_names:
+            self._joint_names = list(robot.joint_names)
         self._robot["root_pos"].append((robot.data.root_link_pos_w.torch[0] - origin).cpu().numpy())
         self._robot["root_quat"].append(robot.data.root_link_quat_w.torch[0].cpu().numpy())
         self._robot["joint_pos"].append(robot.data.joint_pos.torch[0].cpu().numpy())
@@ -99,7 +102,7 @@ class MujocoVideoRecorder:
             root_pos=np.stack(frames["root_pos"]),
             root_quat_xyzw=np.stack(frames["root_quat"]),
             joint_pos=np.stack(frames["joint_pos"]),
-            joint_names=list(self._env.command_manager.get_term("motion").robot.joint_names),
+            joint_names=self._joint_names,
         )
 
     def _close_clip(self) -> None:
