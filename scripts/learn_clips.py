@@ -291,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         files = motion_files(args.folder, args.clips)
     except MotionFormatError as exc:
         raise SystemExit(f"[learn_clips] {exc}") from None
+    work.mkdir(parents=True, exist_ok=True)  # converted clips and per-clip logs
     for i, path in enumerate(files, 1):
         try:
             clip = canonical(path, work)

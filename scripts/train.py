@@ -91,7 +91,29 @@ def build_argv(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     out = reapply_run_record(out, ours, task_given=any(a == "--task" or a.startswith("--task=") for a in argv))
     if "--device" not in rest and not torch.cuda.is_available():
         out += ["--device", "cpu"]
+    check_logger(out)
     return out, ours
+
+
+WANDB_PIN = "wandb==0.31.0"
+
+
+def check_logger(il_argv: list[str]) -> None:
+    """Refuse ``--logger wandb`` in one line, with the install command, when the package is missing.
+
+    rsl_rl imports wandb lazily and would fail after the env is built, inside a traceback. The optional
+    install is pinned in ``pyproject.toml``'s ``wandb`` extra.
+    """
+    import importlib.util
+
+    value = next((il_argv[i + 1] for i, a in enumerate(il_argv[:-1]) if a == "--logger"), None)
+    value = next((a.split("=", 1)[1] for a in il_argv if a.startswith("--logger=")), value)
+    if value == "wandb" and importlib.util.find_spec("wandb") is None:
+        raise SystemExit(
+            f"[train] --logger wandb: the wandb package is not installed. Install it with "
+            f"`.venv/bin/pip install -e '.[wandb]'` (pins {WANDB_PIN}), then `wandb login` "
+            "(or WANDB_MODE=offline to log locally); or use the default TensorBoard logger"
+        )
 
 
 def _hydra(argv: list[str]) -> list[str]:

@@ -3,6 +3,7 @@ with bad values (every tool that reads them applies the importer's checks), bad 
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,14 @@ def test_sim2sim_refuses_a_corrupt_onnx_in_one_line(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert last.startswith("[sim2sim] refused:") and "is not a loadable ONNX model" in last
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("wandb") is not None, reason="wandb is installed here: the refusal cannot happen")
+@pytest.mark.parametrize("form", [["--logger", "wandb"], ["--logger=wandb"]])
+def test_train_logger_wandb_without_the_package_says_how_to_install_it(tmp_path, form):
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), "--max_iterations", "1", *form],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert last.startswith("[train] --logger wandb: the wandb package is not installed") and "pip install -e '.[wandb]'" in last, last
+    assert not (tmp_path / "logs").exists()
