@@ -46,6 +46,23 @@ class _StopRequest:
         )
 
 
+PROGRESS_EVERY_S = 30.0
+"""Seconds between the budget progress lines of a ``--max_minutes`` run."""
+
+
+def budget_progress(iteration: int, elapsed_s: float, budget_s: float, episode_lengths) -> str:
+    """One progress line of a wall-clock-budgeted run: iteration, minutes spent of the budget, the ETA
+    (the budget's end; rsl_rl's own ETA counts to ``max_iterations``), and the mean training episode
+    length in env steps over rsl_rl's last 100 finished episodes."""
+    lengths = list(episode_lengths)
+    mean = f", mean episode {sum(lengths) / len(lengths):.0f} steps" if lengths else ""
+    left = max(budget_s - elapsed_s, 0.0)
+    return (
+        f"[train] iteration {iteration}: {elapsed_s / 60:.1f} of {budget_s / 60:.1f} min, "
+        f"ETA {int(left // 60)}:{int(left % 60):02d}{mean}"
+    )
+
+
 def install_learn_hooks(
     max_seconds: float | None = None,
     on_start: Callable[[str], None] | None = None,
@@ -77,8 +94,15 @@ def install_learn_hooks(
                 previous[sig] = signal.signal(sig, request)
         log = logger.log
 
+        started = time.monotonic()
+        last_line = [started]
+
         def log_then_check(*args, **kwargs):
             log(*args, **kwargs)
+            now = time.monotonic()
+            if deadline is not None and now - last_line[0] >= PROGRESS_EVERY_S:
+                last_line[0] = now
+                print(budget_progress(self.current_learning_iteration, now - started, max_seconds, logger.lenbuffer), flush=True)
             if request.signal_name is not None:
                 raise StopTraining(f"{request.signal_name} received")
             if deadline is not None and time.monotonic() >= deadline:
