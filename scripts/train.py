@@ -95,9 +95,6 @@ def build_argv(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     return out, ours
 
 
-WANDB_PIN = "wandb==0.31.0"
-
-
 def check_logger(il_argv: list[str]) -> None:
     """Refuse ``--logger wandb`` in one line, with the install command, when the package is missing.
 
@@ -110,8 +107,8 @@ def check_logger(il_argv: list[str]) -> None:
     value = next((a.split("=", 1)[1] for a in il_argv if a.startswith("--logger=")), value)
     if value == "wandb" and importlib.util.find_spec("wandb") is None:
         raise SystemExit(
-            f"[train] --logger wandb: the wandb package is not installed. Install it with "
-            f"`.venv/bin/pip install -e '.[wandb]'` (pins {WANDB_PIN}), then `wandb login` "
+            "[train] --logger wandb: the wandb package is not installed. Install it with "
+            "`.venv/bin/pip install -e '.[wandb]'` (the version pyproject.toml pins), then `wandb login` "
             "(or WANDB_MODE=offline to log locally); or use the default TensorBoard logger"
         )
 

@@ -105,7 +105,7 @@ def install_learn_hooks(
                 print(budget_progress(self.current_learning_iteration, now - started, max_seconds, logger.lenbuffer), flush=True)
             if request.signal_name is not None:
                 raise StopTraining(f"{request.signal_name} received")
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is not None and now >= deadline:
                 raise StopTraining(f"wall-clock budget of {max_seconds / 60:.1f} min reached")
 
         logger.log = log_then_check
