@@ -61,6 +61,17 @@ def test_load_motion_refuses_a_folder(tmp_path):
         load_motion(tmp_path)
 
 
+def test_motion_cli_answers_a_folder_where_a_file_belongs(tmp_path):
+    for command in ("inspect", "render"):
+        args = [sys.executable, str(REPO / "scripts" / "motion.py"), command, str(tmp_path)]
+        if command == "render":
+            args.append(str(tmp_path / "out.gif"))
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.stderr.strip().splitlines()[-1] == f"error: {tmp_path}: a folder, not a motion file (convert and validate also take a folder)"
+        assert not (tmp_path / "out.gif").exists()
+
+
 @pytest.mark.parametrize("command", ["inspect", "validate", "render"])
 def test_motion_cli_answers_bad_files_in_one_line_and_writes_nothing(tmp_path, command):
     for kind in ("text", "object"):

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from g1_mimic.rl.checkpoint import CheckpointSelectionError, resolve_checkpoint
+from g1_mimic.rl.checkpoint import (
+    RUN_RECORD,
+    CheckpointSelectionError,
+    RunRecordError,
+    read_run_record,
+    recorded_overrides,
+    recorded_task,
+    resolve_checkpoint,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,3 +65,45 @@ def test_evaluate_and_sim2sim_answer_a_bad_selector_in_one_line(tmp_path):
         assert proc.returncode != 0
         assert "Traceback" not in proc.stderr, proc.stderr
         assert "latest: no run with" in proc.stderr.strip().splitlines()[-1], proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"task": 3}', "field 'task' must be a task id string"),
+        ('{"task": "Isaac-G1-Mimic-v0", "hydra_overrides": "env.x=1"}', "field 'hydra_overrides' must be a list"),
+        ('{"hydra_overrides": ["no_equals_sign"]}', "field 'hydra_overrides' must be a list"),
+    ],
+)
+def test_a_corrupt_run_record_is_refused_naming_file_and_field(tmp_path, content, message):
+    run = _run(tmp_path, "g1_mimic", "run", [0])
+    (run / RUN_RECORD).write_text(content)
+    with pytest.raises(RunRecordError, match=message) as info:
+        recorded_overrides(run / "model_0.pt")
+    assert str(run / RUN_RECORD) in str(info.value) and "fix or delete it" in str(info.value)
+
+
+def test_run_record_folder_and_missing_record(tmp_path):
+    run = _run(tmp_path, "g1_mimic", "run", [0])
+    assert read_run_record(run / "model_0.pt") == {} and recorded_task(run / "model_0.pt") is None
+    (run / RUN_RECORD).write_text('{"task": "Isaac-G1-Mimic-CPU-Learn-v0", "hydra_overrides": ["presets=assist"]}')
+    assert recorded_task(run / "model_0.pt") == "Isaac-G1-Mimic-CPU-Learn-v0"
+    assert recorded_overrides(run / "model_0.pt") == ["presets=assist"]
+    (run / RUN_RECORD).unlink()
+    (run / RUN_RECORD).mkdir()
+    with pytest.raises(RunRecordError, match="a folder where the run record file is expected"):
+        recorded_task(run / "model_0.pt")
+
+
+def test_evaluate_answers_a_corrupt_run_record_in_one_line(tmp_path):
+    run = _run(tmp_path, "g1_mimic", "run", [0])
+    (run / RUN_RECORD).write_text("{truncated")
+    out = tmp_path / "eval.json"
+    args = [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(run), "--json", str(out)]
+    proc = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("[evaluate] ") and "g1_mimic_run.json: not valid JSON" in last, proc.stderr
+    assert not out.exists()

@@ -230,20 +230,46 @@ def write_run_record(run_dir: str | os.PathLike, record: dict) -> Path:
     return path
 
 
+class RunRecordError(CheckpointSelectionError, CheckpointError):
+    """A run record (``g1_mimic_run.json`` beside a checkpoint) that cannot be read; the message names the file,
+    the field and the fix (caught both where checkpoints are selected and where they are loaded)."""
+
+
+def read_run_record(checkpoint: str | os.PathLike) -> dict:
+    """The run record written by ``scripts/train.py`` beside ``checkpoint`` ({} when the run has none).
+
+    Raises :class:`RunRecordError` for a record that is a folder, is not JSON, is not an object, or whose
+    ``task`` is not a string or ``hydra_overrides`` not a list of ``key=value`` strings.
+    """
+    path = Path(checkpoint).resolve().parent / RUN_RECORD
+    if not path.exists():
+        return {}
+    fix = "fix or delete it (without it, pass the run's --task and overrides yourself)"
+    if not path.is_file():
+        raise RunRecordError(f"{path}: a folder where the run record file is expected; {fix}")
+    try:
+        record = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunRecordError(f"{path}: not valid JSON ({exc}); {fix}") from None
+    if not isinstance(record, dict):
+        raise RunRecordError(f"{path}: expected a JSON object with 'task' and 'hydra_overrides', found {type(record).__name__}; {fix}")
+    task = record.get("task")
+    if task is not None and not isinstance(task, str):
+        raise RunRecordError(f"{path}: field 'task' must be a task id string, found {task!r}; {fix}")
+    overrides = record.get("hydra_overrides", [])
+    if not isinstance(overrides, list) or not all(isinstance(o, str) and "=" in o for o in overrides):
+        raise RunRecordError(f"{path}: field 'hydra_overrides' must be a list of 'key=value' strings, found {overrides!r}; {fix}")
+    return record
+
+
 def recorded_overrides(checkpoint: str | os.PathLike) -> list[str]:
     """The Hydra overrides recorded by ``scripts/train.py`` for the run holding ``checkpoint`` (or [])."""
-    path = Path(checkpoint).resolve().parent / RUN_RECORD
-    if not path.is_file():
-        return []
-    return list(json.loads(path.read_text()).get("hydra_overrides", []))
+    return list(read_run_record(checkpoint).get("hydra_overrides", []))
 
 
 def recorded_task(checkpoint: str | os.PathLike) -> str | None:
     """The task id recorded by ``scripts/train.py`` for the run holding ``checkpoint`` (or None)."""
-    path = Path(checkpoint).resolve().parent / RUN_RECORD
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text()).get("task")
+    return read_run_record(checkpoint).get("task")
 
 
 def merge_overrides(recorded: list[str], given: list[str]) -> list[str]:

@@ -133,6 +133,8 @@ def detect_format(path: str | Path) -> tuple[str, str]:
     path = Path(path)
     if not path.exists():
         raise MotionFormatError(f"{path}: no such file")
+    if path.is_dir():
+        raise MotionFormatError(f"{path}: a folder, not a motion file (convert and validate also take a folder)")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return detect_csv_format(path)
