@@ -1,7 +1,11 @@
 """Evaluate a G1 tracking checkpoint: success rate, MPKPE, R-MPKPE, joint and end-effector errors per clip.
 
     python scripts/evaluate.py --checkpoint logs/rsl_rl/g1_mimic/<run>/model_300.pt
-        [--motion PATH] [--num_envs 16] [--num_episodes 64] [--standing_s 3] [--json report.json]
+        [--motion PATH] [--num_envs 16] [--num_episodes 64] [--standing_s 3] [--protocol task|pelvis] [--json report.json]
+
+``--motion`` may be a folder (or YAML list) of clips: one row per clip, the overall figures and the
+failed clips. ``--protocol pelvis`` judges failure by the recent literature's rule (pelvis height off
+by > 0.25 m or tilt > 0.8 rad) instead of the task's own terminations.
 
 Deterministic (mean action, no pushes/randomisation/noise), every episode from frame 0, and every
 env finishes its share of episodes (see :mod:`g1_mimic.rl.evaluation` for the metric definitions).
@@ -26,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num_envs", type=positive(int), default=None, help="parallel envs (default: min(num_episodes, 16))")
     parser.add_argument("--num_episodes", type=positive(int), default=None, help="episodes in all (default: 4 per clip, at least num_envs)")
     parser.add_argument("--standing_s", type=float, default=3.0, help="seconds the reference holds its last frame after the clip; standing_after_end reports whether the robot stayed up")
+    parser.add_argument(
+        "--protocol", choices=("task", "pelvis"), default="task",
+        help="failure rule: the task's terminations (default) or the literature's pelvis rule (height 0.25 m, tilt 0.8 rad)",
+    )
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", default=None, help="write the report as JSON here")
     args, overrides = parser.parse_known_args(argv)
@@ -55,12 +63,16 @@ def main(argv: list[str] | None = None) -> int:
         num_envs=num_envs,
         device=device,
         overrides=overrides,
-        env_cfg_hook=lambda cfg: configure_for_evaluation(cfg, standing_s=args.standing_s),
+        env_cfg_hook=lambda cfg: configure_for_evaluation(cfg, standing_s=args.standing_s, protocol=args.protocol),
     ) as s:
         n_clips = s.unwrapped.command_manager.get_term("motion").library.num_clips
         if args.num_episodes is None:
             num_episodes = max(num_envs, 4 * n_clips)
-        print(f"[evaluate] {num_episodes} episodes on {num_envs} envs, {n_clips} clip(s), device {device}", flush=True)
+        print(
+            f"[evaluate] {num_episodes} episodes on {num_envs} envs, {n_clips} clip(s), failure rule {args.protocol}, "
+            f"device {device}",
+            flush=True,
+        )
         result = evaluate(s, num_episodes)
     print(result.table())
     report = result.to_dict()

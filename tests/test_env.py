@@ -137,6 +137,22 @@ def test_anchor_orientation_termination_threshold(env):
     assert _terminations(env)["anchor_ori"].all()
 
 
+def test_pelvis_protocol_height_and_tilt_thresholds(env):
+    # the literature's evaluation rule (evaluate.py --protocol pelvis): pelvis height off > 0.25 m or tilt > 0.8 rad
+    from g1_mimic.tasks.mimic import mdp
+
+    for dz, fires in ((0.2, False), (-0.3, True)):
+        _place_on_reference(env)
+        _shift_root(env, dz=dz)
+        assert bool(mdp.bad_root_height(env, "motion", 0.25).all()) is fires, dz
+        assert not mdp.bad_root_tilt(env, "motion", 0.8).any()
+    for roll, fires in ((0.7, False), (0.9, True)):  # a world-frame roll tilts the pelvis up axis by exactly roll
+        _place_on_reference(env)
+        _shift_root(env, roll=roll)
+        assert bool(mdp.bad_root_tilt(env, "motion", 0.8).all()) is fires, roll
+        assert bool(mdp.bad_root_tilt(env, "motion", roll - 0.02).all()) and not mdp.bad_root_tilt(env, "motion", roll + 0.02).any()
+
+
 def test_end_effector_height_termination(env):
     cmd = _place_on_reference(env)
     robot = cmd.robot

@@ -30,6 +30,9 @@ def test_summary_per_clip_and_overall():
         assert key in d
     table = res.table()
     assert "wave" in table and "ALL" in table and "50.0%" in table
+    assert res.failed_clips == ["squat"] and d["failed_clips"] == ["squat"] and d["protocol"] == "task"
+    assert table.splitlines()[-1] == "failure rule: task; failed clips (1 of 2): squat"
+    assert summarize(episodes[:2], ["wave", "squat"], protocol="pelvis").table().endswith("failed clips (0 of 1): none")
 
 
 def test_summary_without_episodes_is_an_error():

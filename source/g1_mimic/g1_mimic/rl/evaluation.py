@@ -12,8 +12,12 @@ means over episodes.
 
 After the clip the reference holds its last frame for ``standing_s`` seconds (default 3 s).
 
-- success: the robot reached the clip's end without a termination (anchor height/orientation,
-  end-effector height, non-finite state);
+Two failure rules (``protocol``): ``"task"`` (default) keeps the task's own terminations (anchor
+height/orientation, end-effector height, non-finite state); ``"pelvis"`` is the rule of the recent
+literature (BONES-SEED protocol): failure only when the pelvis height is off by > 0.25 m or its tilt
+by > 0.8 rad (:class:`~g1_mimic.tasks.mimic.mimic_env_cfg.PelvisProtocolTerminationsCfg`).
+
+- success: the robot reached the clip's end without a termination of the chosen rule;
 - ``standing_after_end``: it also went through the ``standing_s`` tail without a termination, i.e. it
   is still standing on the held last frame (fraction of episodes);
 - ``mpkpe_m``: mean over tracked bodies of the world-frame body position error (m);
@@ -33,6 +37,7 @@ import torch
 from g1_mimic.robots.g1_constants import END_EFFECTOR_BODIES
 
 METRIC_KEYS = ("mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "ee_pos_error_m")
+PROTOCOLS = ("task", "pelvis")
 
 
 @dataclass
@@ -48,6 +53,12 @@ class EvalResult:
     standing_s: float = 0.0
     per_clip: dict[str, dict[str, float]] = field(default_factory=dict)
     wall_time_s: float = 0.0
+    protocol: str = "task"
+
+    @property
+    def failed_clips(self) -> list[str]:
+        """Clips with at least one failed episode, in library order."""
+        return [name for name, m in self.per_clip.items() if m["success_rate"] < 1.0]
 
     def to_dict(self) -> dict:
         return {
@@ -62,6 +73,8 @@ class EvalResult:
             "standing_s": self.standing_s,
             "per_clip": self.per_clip,
             "wall_time_s": self.wall_time_s,
+            "protocol": self.protocol,
+            "failed_clips": self.failed_clips,
         }
 
     def table(self) -> str:
@@ -92,13 +105,25 @@ class EvalResult:
             )
         )
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+        failed = self.failed_clips
+        lines.append(
+            f"failure rule: {self.protocol}; failed clips ({len(failed)} of {len(self.per_clip)}): {', '.join(failed) or 'none'}"
+        )
+        return "\n".join(lines)
 
 
-def configure_for_evaluation(env_cfg, standing_s: float = 3.0) -> None:
+def configure_for_evaluation(env_cfg, standing_s: float = 3.0, protocol: str = "task") -> None:
     """Evaluation settings on top of the play cfg: frame-0 starts, one clip per env in turn, no noise,
-    the reference held for ``standing_s`` after the clip, and no episode time limit before that."""
+    the reference held for ``standing_s`` after the clip, no episode time limit before that, and the
+    failure rule ``protocol`` (``"task"``: the task's terminations; ``"pelvis"``: the literature's)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"evaluation protocol must be one of {PROTOCOLS}, got {protocol!r}")
     env_cfg.play_mode()
+    if protocol == "pelvis":
+        from g1_mimic.tasks.mimic.mimic_env_cfg import PelvisProtocolTerminationsCfg
+
+        env_cfg.terminations = PelvisProtocolTerminationsCfg()
     cmd = env_cfg.commands.motion
     cmd.start_at_zero = True
     cmd.sequential_clips = True
@@ -178,7 +203,8 @@ def evaluate(session, num_episodes: int, progress: bool = True, max_steps: int |
                 last_print = time.time()
             if bool((done_count >= share).all()):
                 break
-    return summarize(episodes, cmd.library.clip_names, wall_time_s=time.time() - t0, standing_s=standing_s)
+    protocol = "pelvis" if "pelvis_height" in uenv.termination_manager.active_terms else "task"
+    return summarize(episodes, cmd.library.clip_names, wall_time_s=time.time() - t0, standing_s=standing_s, protocol=protocol)
 
 
 def summarize(
@@ -186,6 +212,7 @@ def summarize(
     clip_names: list[str],
     wall_time_s: float = 0.0,
     standing_s: float = 0.0,
+    protocol: str = "task",
 ) -> EvalResult:
     """Aggregate ``(clip_id, success, standing, length_s, metrics)`` episode records into an :class:`EvalResult`."""
     if not episodes:
@@ -218,4 +245,5 @@ def summarize(
         standing_s=standing_s,
         per_clip=per_clip,
         wall_time_s=wall_time_s,
+        protocol=protocol,
     )

@@ -430,6 +430,19 @@ class DeepMimicTerminationsCfg:
 
 
 @configclass
+class PelvisProtocolTerminationsCfg:
+    """The evaluation rule of the recent literature (BONES-SEED protocol; ``scripts/evaluate.py --protocol
+    pelvis``): an episode fails when the pelvis height is off the reference by more than 0.25 m or its tilt
+    by more than 0.8 rad; end effectors and the torso are not checked. Not a training cfg."""
+
+    time_out = DoneTerm(func=mdp.time_out, time_out=True)
+    motion_finished = DoneTerm(func=mdp.motion_finished, params={"command_name": "motion"}, time_out=True)
+    pelvis_height = DoneTerm(func=mdp.bad_root_height, params={"command_name": "motion", "threshold": 0.25})
+    pelvis_tilt = DoneTerm(func=mdp.bad_root_tilt, params={"command_name": "motion", "threshold": 0.8})
+    nonfinite_state = DoneTerm(func=mdp.nonfinite_state)
+
+
+@configclass
 class TerminationsPresetCfg(PresetCfg):
     """Terminations: ``default`` (BeyondMimic's four) or ``deepmimic`` (pose error > 1 m)."""
 
