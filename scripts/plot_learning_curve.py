@@ -3,9 +3,12 @@
     python scripts/plot_learning_curve.py logs/rsl_rl/<experiment>/<run> [--out docs/media/curve.png] [--json curve.json]
 
 Reads the run's TensorBoard events (written by rsl_rl through Isaac Lab): ``Train/mean_episode_length``
-(steps of 0.02 s), ``Train/mean_reward``, and the motion command's per-episode metrics
-``Metrics/motion/error_body_pos`` (m), ``error_anchor_pos`` (m), ``error_joint_pos`` (rad).
-``--json`` also writes the series (x = iteration, plus wall-clock seconds since the first point).
+(steps of 0.02 s), ``Train/mean_reward``, the training success rate (fraction of episodes that reach
+the clip's end, an EMA over episodes from random start times), the motion command's per-episode metrics
+``Metrics/motion/error_body_pos`` (m), ``error_anchor_pos`` (m), ``error_joint_pos`` (rad), PPO's
+learning rate (log scale) and the policy's mean action noise std.
+``--json`` also writes the series (x = iteration, plus wall-clock seconds since the first point);
+``--summary`` prints each series' first value, 10th/50th/90th percentiles and last value.
 """
 
 from __future__ import annotations
@@ -21,7 +24,23 @@ SERIES = {
     "Metrics/motion/error_body_pos": "body position error [m]",
     "Metrics/motion/error_anchor_pos": "anchor position error [m]",
     "Metrics/motion/error_joint_pos": "joint position error [rad]",
+    "Metrics/motion/sampling/success_rate_mean": "training success rate",
+    "Loss/learning_rate": "learning rate",
+    "Policy/mean_std": "action noise std",
 }
+LOG_SCALE = {"Loss/learning_rate"}
+
+
+def summary_lines(series: dict[str, list[tuple[int, float, float]]]) -> list[str]:
+    """One line per series: first value, 10th/50th/90th percentiles over the run, last value."""
+    import numpy as np
+
+    lines = []
+    for tag, pts in series.items():
+        v = np.array([p[1] for p in pts])
+        p10, p50, p90 = np.percentile(v, [10, 50, 90])
+        lines.append(f"{tag}: first {v[0]:.4g}, p10 {p10:.4g}, median {p50:.4g}, p90 {p90:.4g}, last {v[-1]:.4g} ({len(v)} points)")
+    return lines
 
 
 def read_series(run_dir: Path) -> dict[str, list[tuple[int, float, float]]]:
@@ -48,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="PNG path (default: <run>/learning_curve.png)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--title", default=None)
+    parser.add_argument("--summary", action="store_true", help="print first, p10/p50/p90 and last value of each series")
     args = parser.parse_args(argv)
     series = read_series(args.run_dir)
     if not series:
@@ -65,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         ys = [p[1] for p in series[tag]]
         ax.plot(xs, ys, lw=1.2)
         ax.set_ylabel(SERIES[tag], fontsize=8)
+        if tag in LOG_SCALE:
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("PPO iteration")
     last = max(p[2] for pts in series.values() for p in pts)
@@ -74,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     print(f"[plot] wrote {out}")
+    if args.summary:
+        print("\n".join(summary_lines(series)))
     if args.json:
         args.json.write_text(json.dumps({k: [{"iteration": s, "value": v, "wall_s": w} for s, v, w in pts] for k, pts in series.items()}, indent=1))
         print(f"[plot] wrote {args.json}")
