@@ -1,7 +1,7 @@
 """Sim2sim: run an exported policy through the deploy runtime on the G1 in plain MuJoCo C (no Isaac Lab, no torch).
 
     python scripts/sim2sim.py --policy logs/rsl_rl/g1_mimic/<run>/exported/policy.onnx --motion wave
-        [--contract policy.json] [--episodes 1] [--standing_s 3] [--json report.json] [--render out.mp4|out.gif [--beside]]
+        [--contract policy.json] [--episodes 1] [--standing_s 3] [--json report.json] [--render out.mp4|out.gif [--beside] [--width 480 --height 360 --fps 20]]
         [--friction F] [--delay_steps K] [--obs_noise S] [--push_at T --push_vel VX[,VY[,VZ]]] [--pd actuator|torque]
 
 Every episode starts on the clip's first frame; metrics follow ``scripts/evaluate.py``
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--width", type=positive(int), default=480)
     parser.add_argument("--height", type=positive(int), default=360)
+    parser.add_argument("--fps", type=positive(float), default=None, help="frame rate of --render (default 20 for .gif, 30 for .mp4)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             args.render,
             width=args.width,
             height=args.height,
+            fps=args.fps,
             reference=runtime.motion,
             reference_offset=(0.0, 1.0 if args.beside else 0.0, 0.0),
             progress=True,
