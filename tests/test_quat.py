@@ -52,3 +52,9 @@ def test_bad_anchor_ori_gravity_identity():
     torch.testing.assert_close(
         math_utils.quat_apply_inverse(q, g)[:, 2], 2.0 * q[:, :2].square().sum(-1) - 1.0, atol=1e-6, rtol=0
     )
+
+
+def test_up_axis_is_the_third_rotation_matrix_column():
+    q = _unit(64, 3, seed=5)
+    torch.testing.assert_close(qmath.up_axis(q), math_utils.matrix_from_quat(q)[..., :, 2], atol=1e-6, rtol=0)
+    torch.testing.assert_close(qmath.up_axis(-q), qmath.up_axis(q))  # q and -q: the same rotation

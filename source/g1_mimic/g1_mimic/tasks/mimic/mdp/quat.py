@@ -40,6 +40,12 @@ def quat_error_angle(q1: torch.Tensor, q2: torch.Tensor) -> torch.Tensor:
     return 4.0 * torch.atan2(torch.linalg.vector_norm(q1 - q2s, dim=-1), torch.linalg.vector_norm(q1 + q2s, dim=-1))
 
 
+def up_axis(quat: torch.Tensor) -> torch.Tensor:
+    """World-frame z axis ``[..., 3]`` (third rotation-matrix column) of a body with unit xyzw ``quat [..., 4]``."""
+    x, y, z, w = quat.unbind(-1)
+    return torch.stack((2.0 * (x * z + w * y), 2.0 * (y * z - w * x), 1.0 - 2.0 * (x * x + y * y)), dim=-1)
+
+
 def rot6d(quat: torch.Tensor) -> torch.Tensor:
     """First two columns of the rotation matrix of ``quat [..., 4]``, flattened row-major ``[..., 6]``
     (BeyondMimic's 6-D rotation)."""

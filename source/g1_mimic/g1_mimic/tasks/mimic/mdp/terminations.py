@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import torch
 from isaaclab.managers import SceneEntityCfg
 
+from .quat import up_axis
+
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
 
@@ -38,16 +40,10 @@ def bad_root_height(env: ManagerBasedRLEnv, command_name: str, threshold: float)
     return torch.abs(cmd.ref.body_pos_w[:, cmd.root_index, 2] - cmd.robot.data.root_link_pos_w.torch[:, 2]) > threshold
 
 
-def _up_axis(quat_xyzw: torch.Tensor) -> torch.Tensor:
-    """World-frame z axis ``[..., 3]`` of a body with unit xyzw quaternion ``quat_xyzw``."""
-    x, y, z, w = quat_xyzw.unbind(-1)
-    return torch.stack((2.0 * (x * z + w * y), 2.0 * (y * z - w * x), 1.0 - 2.0 * (x * x + y * y)), dim=-1)
-
-
 def bad_root_tilt(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
     """The angle between the robot's and the reference's root up axes exceeds ``threshold`` (rad; yaw ignored)."""
     cmd = _cmd(env, command_name)
-    cos = (_up_axis(cmd.ref.body_quat_w[:, cmd.root_index]) * _up_axis(cmd.robot.data.root_link_quat_w.torch)).sum(-1)
+    cos = (up_axis(cmd.ref.body_quat_w[:, cmd.root_index]) * up_axis(cmd.robot.data.root_link_quat_w.torch)).sum(-1)
     return torch.acos(torch.clamp(cos, -1.0, 1.0)) > threshold
 
 
