@@ -31,10 +31,10 @@ trap 'rm -f "$train_log"' EXIT
 run_dir="$(sed -n 's/^\[train\] run folder: //p' "$train_log" | tail -n 1)/"
 ckpt=$("$py" -c "from g1_mimic.rl.checkpoint import latest_checkpoint; print(latest_checkpoint('$run_dir'))")
 echo "[run] evaluating $ckpt"
-"$py" scripts/evaluate.py --checkpoint "$ckpt" --num_envs 8 --num_episodes 16 --json "${run_dir}eval.json" "${motion_args[@]}"
+"$py" scripts/evaluate.py --checkpoint "$ckpt" --num_envs 16 --num_episodes 16 --json "${run_dir}eval.json" "${motion_args[@]}"
 echo "[run] sim2sim: the exported policy in plain MuJoCo (no Isaac Lab)"
 "$py" scripts/sim2sim.py --policy "${run_dir}exported/policy.onnx" --motion "${G1_MIMIC_MOTION:-wave}" --json "${run_dir}sim2sim.json" \
-  --render "${run_dir}policy.gif" --beside --width 320 --height 240 --fps 15
+  --render "${run_dir}policy.gif" --beside --width 320 --height 240 --fps 12 --no_shadows
 "$py" scripts/plot_learning_curve.py "$run_dir" --out "${run_dir}learning_curve.png"
 echo "[run] done in $(( $(date +%s) - start )) s (after install)."
 echo "[run] checkpoint: $ckpt"

@@ -1,7 +1,7 @@
 """Sim2sim: run an exported policy through the deploy runtime on the G1 in plain MuJoCo C (no Isaac Lab, no torch).
 
     python scripts/sim2sim.py --policy logs/rsl_rl/g1_mimic/<run>/exported/policy.onnx --motion wave
-        [--contract policy.json] [--episodes 1] [--standing_s 3] [--json report.json] [--render out.mp4|out.gif [--beside] [--width 480 --height 360 --fps 20]]
+        [--contract policy.json] [--episodes 1] [--standing_s 3] [--json report.json] [--render out.mp4|out.gif [--beside] [--width 480 --height 360 --fps 20 --no_shadows]]
         [--friction F] [--delay_steps K] [--obs_noise S] [--push_at T --push_vel VX[,VY[,VZ]]] [--pd actuator|torque]
 
 Every episode starts on the clip's first frame; metrics follow ``scripts/evaluate.py``
@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=positive(int), default=480)
     parser.add_argument("--height", type=positive(int), default=360)
     parser.add_argument("--fps", type=positive(float), default=None, help="frame rate of --render (default 20 for .gif, 30 for .mp4)")
+    parser.add_argument("--no_shadows", action="store_true", help="render without shadows (about twice as fast without a GPU)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             width=args.width,
             height=args.height,
             fps=args.fps,
+            shadows=not args.no_shadows,
             reference=runtime.motion,
             reference_offset=(0.0, 1.0 if args.beside else 0.0, 0.0),
             progress=True,

@@ -219,11 +219,13 @@ def iter_frames(
     reference: Motion | None = None,
     reference_offset: Sequence[float] = (0.0, 0.0, 0.0),
     reference_rgba: Sequence[float] = (0.2, 0.6, 1.0, 0.3),
+    shadows: bool = True,
 ) -> Iterator[np.ndarray]:
     """Render ``motion`` at ``times`` (s); yield ``[height, width, 3]`` uint8 RGB images.
 
     ``reference`` is drawn as a ghost tinted ``reference_rgba`` (alpha < 1 = translucent), shifted
     by ``reference_offset`` (m, world frame); its frames are taken at the same times (clamped).
+    ``shadows=False`` skips the shadow pass (the dearest part of a frame on a software GL backend).
 
     Raises:
         RenderBackendError: no working offscreen GL backend (the message names the package).
@@ -273,6 +275,7 @@ def iter_frames(
             last_t = float(t)
             cam.lookat[:] = followed + look_shift
             renderer.update_scene(data, camera=cam, scene_option=opt)
+            renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = shadows
             if ref_poser is not None and ref_data is not None:
                 ref_poser.apply(model, ref_data, float(t), ref_off)
                 scn = renderer.scene
@@ -314,6 +317,7 @@ def render_motion(
     reference: Motion | None = None,
     reference_offset: Sequence[float] = (0.0, 0.0, 0.0),
     progress: bool = False,
+    shadows: bool = True,
 ) -> Path:
     """Render ``motion`` to ``output`` (``.gif`` or ``.mp4``) and return its path.
 
@@ -328,6 +332,7 @@ def render_motion(
         reference: optional second motion drawn as a translucent blue ghost.
         reference_offset: ghost displacement (m, world frame), e.g. ``(0, 1, 0)`` to put it beside.
         progress: print a progress line to stderr every 50 frames.
+        shadows: draw shadows (``False`` renders ~2x faster on a software GL backend such as OSMesa).
 
     Raises:
         ValueError: unsupported extension, bad size or fps.
@@ -356,7 +361,7 @@ def render_motion(
     times = _frame_times(motion, out_fps)
 
     def frames(ts: Sequence[float] | np.ndarray) -> Iterator[np.ndarray]:
-        return iter_frames(motion, ts, width, height, camera, reference, reference_offset)
+        return iter_frames(motion, ts, width, height, camera, reference, reference_offset, shadows=shadows)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp{suffix}")
