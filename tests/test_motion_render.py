@@ -16,6 +16,7 @@ from g1_mimic.motion.render import (
     RenderBackendError,
     TrackingCamera,
     gl_backend,
+    iter_frames,
     render_frame,
     render_motion,
 )
@@ -115,3 +116,17 @@ def test_mp4(tmp_path):
 def test_user_backend_is_respected(monkeypatch):
     monkeypatch.setenv("MUJOCO_GL", "EGL")
     assert gl_backend() == "egl"
+
+
+def test_render_without_shadows():
+    motion = _short_motion()
+    cam = TrackingCamera(distance=2.0, azimuth=180.0, elevation=-30.0)
+    try:
+        lit = next(iter_frames(motion, [0.0], 120, 90, cam)).astype(int)
+        flat = next(iter_frames(motion, [0.0], 120, 90, cam, shadows=False)).astype(int)
+    except RenderBackendError as exc:
+        _skip_without_gl(exc)
+    assert np.abs(lit - flat).max() > 20  # the shadow pass changed the image
+    assert flat.shape == (90, 120, 3) and flat.mean() > 60 and flat.std() > 10  # still a lit, non-blank scene
+    again = next(iter_frames(motion, [0.0], 120, 90, cam, shadows=False)).astype(int)
+    assert np.array_equal(flat, again)  # deterministic
