@@ -4,6 +4,7 @@ continues it, the ONNX policy matches the torch one, and evaluate.py writes its 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -116,6 +117,45 @@ def test_evaluate_writes_report(trained_run):
     assert report["episodes"] == 4
     assert 0.0 <= report["success_rate"] <= 1.0
     assert 0.0 < report["mpkpe_m"] < 2.0
+
+
+def test_evaluate_a_folder_of_clips_with_the_pelvis_protocol(trained_run, tmp_path):
+    import shutil
+
+    from g1_mimic.data import bundled_motion
+
+    work, run = trained_run
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    for name in ("wave", "squat"):
+        shutil.copy(bundled_motion(name), clips / f"{name}.npz")
+    out = tmp_path / "report.json"
+    proc = _run([str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(run), "--motion", str(clips), "--num_envs", "2",
+                 "--num_episodes", "2", "--protocol", "pelvis", "--json", str(out)], cwd=work)
+    report = json.loads(out.read_text())
+    assert report["protocol"] == "pelvis" and "failure rule pelvis" in proc.stdout
+    assert sorted(report["per_clip"]) == ["squat", "wave"]  # env i plays clip i % 2: one episode each
+    assert all(m["episodes"] == 1 for m in report["per_clip"].values())
+    assert report["failed_clips"] == [n for n, m in report["per_clip"].items() if m["success_rate"] < 1.0]
+    assert f"failed clips ({len(report['failed_clips'])} of 2)" in proc.stdout
+
+
+def test_learning_curve_plot_and_summary_from_the_runs_events(trained_run, tmp_path):
+    _, run = trained_run
+    png, series_json = tmp_path / "curve.png", tmp_path / "curve.json"
+    proc = _run([str(REPO / "scripts" / "plot_learning_curve.py"), str(run), "--out", str(png), "--json", str(series_json), "--summary"],
+                cwd=tmp_path)
+    assert png.stat().st_size > 10_000
+    series = json.loads(series_json.read_text())
+    for tag in ("Train/mean_episode_length", "Loss/learning_rate", "Policy/mean_std"):
+        assert [p["iteration"] for p in series[tag]] == [0, 1], tag  # two iterations were trained
+        (line,) = [x for x in proc.stdout.splitlines() if x.startswith(f"{tag}: ")]
+        first, last = series[tag][0]["value"], series[tag][-1]["value"]
+        assert f"first {first:.4g}," in line and f"last {last:.4g} (2 points)" in line, line
+    # the adaptive schedule starts from lr 1e-3 and moves by a factor 1.5 per minibatch, within rsl_rl's [1e-5, 1e-2]
+    ratio = series["Loss/learning_rate"][0]["value"] / 1e-3
+    assert 1e-5 <= ratio * 1e-3 <= 1e-2
+    assert abs(math.log(ratio) / math.log(1.5) - round(math.log(ratio) / math.log(1.5))) < 1e-3
 
 
 def test_wall_clock_budget_stops_training_with_a_checkpoint(tmp_path):
