@@ -111,6 +111,15 @@ def check_logger(il_argv: list[str]) -> None:
             "`.venv/bin/pip install -e '.[wandb]'` (the version pyproject.toml pins), then `wandb login` "
             "(or WANDB_MODE=offline to log locally); or use the default TensorBoard logger"
         )
+    if value == "wandb":
+        import wandb.util
+
+        if not hasattr(wandb.util, "generate_id"):
+            # Isaac Lab 3.0's isaaclab_rl/utils/wandb.py calls wandb.util.generate_id, which newer wandb
+            # releases (the pinned 0.31.0 among them) keep only in wandb.sdk.lib.runid
+            from wandb.sdk.lib.runid import generate_id
+
+            wandb.util.generate_id = generate_id
 
 
 def _hydra(argv: list[str]) -> list[str]:

@@ -4,6 +4,7 @@ with bad values (every tool that reads them applies the importer's checks), bad 
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,15 @@ def test_train_logger_wandb_without_the_package_says_how_to_install_it(tmp_path,
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert last.startswith("[train] --logger wandb: the wandb package is not installed") and "pip install -e '.[wandb]'" in last, last
     assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("wandb") is None, reason="wandb is not installed (pip install -e '.[wandb]')")
+def test_train_logger_wandb_offline_run(tmp_path):
+    # the optional extra's wandb through Isaac Lab 3.0's own wandb hook (offline: no account or network)
+    env = dict(os.environ, WANDB_MODE="offline", WANDB_DIR=str(tmp_path), OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), "--task", "Isaac-G1-Mimic-v0", "--num_envs", "4",
+                           "--max_iterations", "1", "--logger", "wandb", "--no_export"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert list((tmp_path / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert list((tmp_path / "logs" / "rsl_rl" / "g1_mimic").glob("*/model_0.pt"))
