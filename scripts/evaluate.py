@@ -20,6 +20,7 @@ from pathlib import Path
 
 from g1_mimic.cliargs import positive
 from g1_mimic.fileio import atomic_write_json
+from g1_mimic.rl.evaluation import PROTOCOLS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num_episodes", type=positive(int), default=None, help="episodes in all (default: 4 per clip, at least num_envs)")
     parser.add_argument("--standing_s", type=float, default=3.0, help="seconds the reference holds its last frame after the clip; standing_after_end reports whether the robot stayed up")
     parser.add_argument(
-        "--protocol", choices=("task", "pelvis"), default="task",
+        "--protocol", choices=PROTOCOLS, default="task",
         help="failure rule: the task's terminations (default) or the literature's pelvis rule (height 0.25 m, tilt 0.8 rad)",
     )
     parser.add_argument("--device", default=None)
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             f"device {device}",
             flush=True,
         )
-        result = evaluate(s, num_episodes)
+        result = evaluate(s, num_episodes, protocol=args.protocol)
     print(result.table())
     report = result.to_dict()
     report.update({"checkpoint": str(ckpt), "task": args.task, "num_envs": num_envs})

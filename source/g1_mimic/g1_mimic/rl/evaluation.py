@@ -133,8 +133,11 @@ def configure_for_evaluation(env_cfg, standing_s: float = 3.0, protocol: str = "
     env_cfg.episode_length_s = 1.0e4  # episodes end at clip end + standing_s (motion_finished) or on failure
 
 
-def evaluate(session, num_episodes: int, progress: bool = True, max_steps: int | None = None) -> EvalResult:
-    """Run the evaluation on an open :class:`~g1_mimic.rl.session.PolicySession`."""
+def evaluate(
+    session, num_episodes: int, progress: bool = True, max_steps: int | None = None, protocol: str = "task"
+) -> EvalResult:
+    """Run the evaluation on an open :class:`~g1_mimic.rl.session.PolicySession` whose env was set up by
+    :func:`configure_for_evaluation` with the failure rule ``protocol`` (recorded in the result)."""
     env = session.env
     uenv = env.unwrapped
     cmd = uenv.command_manager.get_term("motion")
@@ -203,7 +206,6 @@ def evaluate(session, num_episodes: int, progress: bool = True, max_steps: int |
                 last_print = time.time()
             if bool((done_count >= share).all()):
                 break
-    protocol = "pelvis" if "pelvis_height" in uenv.termination_manager.active_terms else "task"
     return summarize(episodes, cmd.library.clip_names, wall_time_s=time.time() - t0, standing_s=standing_s, protocol=protocol)
 
 
