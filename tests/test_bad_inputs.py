@@ -121,6 +121,29 @@ def test_sim2sim_refuses_a_corrupt_onnx_in_one_line(tmp_path):
     assert not (tmp_path / "r.json").exists()
 
 
+def test_onnx_without_a_contract_is_refused_naming_the_file(tmp_path):
+    """An ONNX model that export_policy did not write (no contract in its metadata) is refused with the
+    file and the fix, not decoded into a partial contract."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from g1_mimic.deploy.contract import ContractError
+    from g1_mimic.rl.export import read_onnx_metadata
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["obs"], ["actions"])], "foreign",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, [1, 29])],
+        [helper.make_tensor_value_info("actions", TensorProto.FLOAT, [1, 29])],
+    )
+    model = helper.make_model(graph)
+    helper.set_model_props(model, {"author": "someone else"})
+    path = tmp_path / "foreign.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(ContractError, match="carries no g1_mimic deploy contract") as info:
+        read_onnx_metadata(path)
+    assert str(path) in str(info.value) and "--export_only" in str(info.value)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("wandb") is not None, reason="wandb is installed here: the refusal cannot happen")
 @pytest.mark.parametrize("form", [["--logger", "wandb"], ["--logger=wandb"]])
 def test_train_logger_wandb_without_the_package_says_how_to_install_it(tmp_path, form):

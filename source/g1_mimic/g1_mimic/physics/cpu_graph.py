@@ -3,7 +3,8 @@
 Warp 1.17 records the work issued on a CPU device during a capture (its "APIC" operation stream:
 kernel launches, ``wp.capture_while`` loops, copies and memsets) without running it, and
 :func:`warp.capture_launch` replays the recording from C++, without the Python cost of each launch
-(argument packing: ~50-150 us per launch here, ~155 launches per MuJoCo-Warp physics step).
+(argument packing, for each of the ~155 launches of a MuJoCo-Warp physics step; measured in
+``docs/performance.md``, section 2).
 
 :class:`SegmentedCPUGraph` records a physics step as Warp graphs separated by *host calls*:
 Python that must run at replay time (MuJoCo C stepping, numpy bookkeeping) registers itself with

@@ -33,8 +33,8 @@ class MuJoCoCPUSolverCfg(MJWarpSolverCfg):
     mujoco_c_jacobian: str = "sparse"
     """Constraint Jacobian layout of the MuJoCo C models: ``"sparse"``, ``"dense"`` or ``"auto"`` (MuJoCo
     picks dense below 60 DoF). A computational choice with the same results to ~1e-12: with the constraint
-    solver busy (random actions, ~5 iterations per step) sparse steps the G1 (35 DoF, branching tree)
-    ~1.7x faster than dense (~110 vs ~190 us); standing quietly, both cost the same. The MuJoCo-Warp
+    solver busy (random actions) sparse steps the G1 (35 DoF, branching tree) faster than dense;
+    standing quietly, both cost the same (``docs/performance.md``, section 2). The MuJoCo-Warp
     model is left as configured."""
 
     native_step: bool | None = None

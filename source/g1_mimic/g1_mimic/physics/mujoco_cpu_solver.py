@@ -1,7 +1,7 @@
 """A Newton ``SolverMuJoCo`` that integrates every world with MuJoCo C (CPU), in a thread pool.
 
 Why: on a CPU, MuJoCo-Warp launches ~155 Warp kernels per physics step from Python; MuJoCo C
-steps the same G1 at ~10-15k physics steps/s per core. Newton's own ``use_mujoco_cpu=True``
+steps the same G1 many times faster per core (``docs/performance.md``, section 1). Newton's own ``use_mujoco_cpu=True``
 simulates only the template world, so it is no multi-env path.
 
 Shape: everything of Newton's MuJoCo-Warp path stays (the N-world ``mjw_model``/``mjw_data``,

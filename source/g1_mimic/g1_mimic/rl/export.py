@@ -14,7 +14,6 @@ JSON-encoded; :func:`read_onnx_metadata` decodes it), and rendered as unitree_rl
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ from g1_mimic.deploy.contract import (
     OFFSET_REFERENCE,
     TERM_KINDS,
     UNSUPPORTED_KIND,
+    ContractError,
     contract_from_metadata,
     contract_to_metadata,
     validate_contract,
@@ -39,7 +39,7 @@ from g1_mimic.deploy.contract import (
 from g1_mimic.deploy.deploy_yaml import DEPLOY_YAML_FILENAME, write_deploy_yaml
 from g1_mimic.robots.g1_constants import SDK_JOINT_NAMES
 
-__all__ = ["deploy_contract", "export_policy", "policy_metadata", "read_onnx_metadata"]
+__all__ = ["deploy_contract", "export_policy", "read_onnx_metadata"]
 
 #: Kept for callers of the old metadata API: the contract's format version.
 METADATA_VERSION = CONTRACT_VERSION
@@ -383,11 +383,6 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
     }
 
 
-def policy_metadata(env) -> dict[str, Any]:
-    """The deploy contract of ``env`` (the former metadata API; see :func:`deploy_contract`)."""
-    return deploy_contract(env)
-
-
 def export_policy(runner, env, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write ``policy.onnx`` (contract in its metadata), ``policy.pt`` (TorchScript), ``policy.json``
     (the deploy contract) and ``deploy.yaml`` into ``out_dir``.
@@ -429,18 +424,17 @@ def export_policy(runner, env, out_dir: str | os.PathLike) -> dict[str, Path]:
 
 
 def read_onnx_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """Decode the deploy contract stored in an exported ONNX file's metadata (values JSON-decoded)."""
+    """Decode the deploy contract stored in an exported ONNX file's metadata (values JSON-decoded).
+
+    Raises :class:`~g1_mimic.deploy.contract.ContractError` when the file's metadata holds no contract
+    (an ONNX file not written by ``export_policy``)."""
     import onnx
 
     model = onnx.load(str(path))
-    props = {p.key: p.value for p in model.metadata_props}
-    contract = contract_from_metadata(props)
-    if contract is not None:
-        return contract
-    out: dict[str, Any] = {}
-    for key, value in props.items():  # an export of an older g1_mimic: plain JSON-encoded entries
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+    contract = contract_from_metadata({p.key: p.value for p in model.metadata_props})
+    if contract is None:
+        raise ContractError(
+            "format", f"{path} carries no g1_mimic deploy contract in its metadata; export it with "
+            "scripts/play.py --checkpoint CKPT --export_only (or give the policy.json written beside it)"
+        )
+    return contract

@@ -3,8 +3,8 @@
 Same results as :mod:`isaaclab.utils.math` (to float32 rounding; ``tests/test_quat.py``) for *unit*
 quaternions (xyzw, as Isaac Lab 3.0), which is what the simulator and the motion library hand out.
 On ``N x bodies x 4`` CPU tensors the cost is the number of torch operations, not arithmetic:
-Isaac Lab's ``quat_error_magnitude`` takes ~60 operations (~145 us for 64 x 14 quaternions on this
-project's CPU), the angle here 8 (~45 us); the conjugate is one multiplication instead of a
+Isaac Lab's ``quat_error_magnitude`` takes ~60 operations, the angle here 8 (timings in
+``docs/performance.md``, section 2); the conjugate is one multiplication instead of a
 slice-negate-concatenate. The per-step BeyondMimic terms use the tracking kernel
 (:mod:`.tracking`, same formulas); these serve the other terms (DeepMimic rewards, future-reference
 observations).

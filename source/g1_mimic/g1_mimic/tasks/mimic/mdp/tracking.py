@@ -4,7 +4,7 @@ BeyondMimic's terms all compare the robot with the reference in a few frames: th
 re-anchored to the robot anchor (xy and yaw), the robot bodies and the reference anchor in the robot
 anchor frame, and per-body position, orientation and velocity errors. Written as torch operations on
 ``N x bodies`` tensors they are several hundred small operations per env step, whose cost on a CPU
-is the per-operation overhead (~5-10 us each), not the arithmetic. :func:`compute_tracking_frame`
+is the per-operation overhead, not the arithmetic (``docs/performance.md``, section 2). :func:`compute_tracking_frame`
 computes all of them in one kernel launch (per env, a loop over the tracked bodies), on the CPU or
 on CUDA, into one ``[N, K]`` float32 table; :class:`TrackingFrame` names its columns.
 

@@ -90,7 +90,7 @@ class G1MimicEnvCfg(MimicEnvCfg):
     def apply_cpu_defaults(self) -> None:
         """CPU device, no CUDA graphs, the fastest CPU physics preset, and a scene sized for a 2-core machine.
 
-        The physics default becomes ``mujoco_cpu`` (MuJoCo C per env, ~4-8x the env-steps/s of
+        The physics default becomes ``mujoco_cpu`` (MuJoCo C per env, several times the env-steps/s of
         ``newton_mjwarp`` on CPU with the same model and contact settings; parity tests in
         ``tests/test_mujoco_cpu.py``, numbers in ``docs/performance.md``); ``presets=newton_mjwarp``
         still selects MuJoCo-Warp.
