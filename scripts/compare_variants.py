@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     table = load_variants()
     unknown = [v for v in args.variants if v not in table]
     if unknown:
-        raise SystemExit(f"[compare] unknown variant(s) {unknown}; config/variants.yaml has {sorted(table)}")
+        raise SystemExit(f"[compare] unknown variant(s) {unknown}; the variant table (g1_mimic/rl/variants.yaml) has {sorted(table)}")
     out = Path(args.out)
     results: dict = json.loads(out.read_text()) if out.exists() else {}
     logs = REPO / "logs" / "compare_variants"

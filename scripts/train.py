@@ -9,7 +9,7 @@ Thin wrapper around ``python -m isaaclab train --rl_library rsl_rl``: every Isaa
 ``presets=...``) is passed through. Added here:
 
 - ``--motion PATH``: a canonical motion ``.npz``, a folder of them, or a YAML list with weights;
-- ``--variant NAME`` (repeatable): a task variant from ``config/variants.yaml`` (``deepmimic``,
+- ``--variant NAME`` (repeatable): a task variant from ``g1_mimic/rl/variants.yaml`` (``deepmimic``,
   ``mimickit``, ``future_obs``, ``history``, ``no_state_estimation``, ``actuation``,
   ``success_sampling``, ``ref_actions``; see ``docs/variants.md``);
 - ``--resume``: continue the newest run (of ``--task``'s experiment when given; same as ``--checkpoint latest``); with

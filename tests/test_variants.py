@@ -1,4 +1,4 @@
-"""Every task variant of config/variants.yaml builds on the CPU, steps, and has its observation layout."""
+"""Every task variant of g1_mimic/rl/variants.yaml builds on the CPU, steps, and has its observation layout."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Named task variants (``config/variants.yaml``): each a list of Hydra overrides on ``Isaac-G1-Mimic-v0``."""
+"""Named task variants (``g1_mimic/rl/variants.yaml``, package data): each a list of Hydra overrides on ``Isaac-G1-Mimic-v0``."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from pathlib import Path
 
 import yaml
 
-#: The repository's variant table (``config/variants.yaml`` at the repo root).
-VARIANTS_FILE = Path(__file__).resolve().parents[4] / "config" / "variants.yaml"
+#: The variant table, shipped inside the package (it works installed as a wheel).
+VARIANTS_FILE = Path(__file__).resolve().with_name("variants.yaml")
 
 
 def load_variants(path: str | Path | None = None) -> dict[str, dict]:
     """Read the variant table: ``name -> {"source": str, "overrides": [str, ...]}``."""
     path = Path(path) if path is not None else VARIANTS_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"variant table {path} not found (it ships in the repository's config/ folder)")
+        raise FileNotFoundError(f"variant table {path} not found (it ships with the g1_mimic package: reinstall it)")
     table = yaml.safe_load(path.read_text()) or {}
     for name, spec in table.items():
         if not isinstance(spec, dict) or not isinstance(spec.get("overrides", []), list):
@@ -30,7 +30,7 @@ def variant_overrides(names: Sequence[str], path: str | Path | None = None) -> l
     others: list[str] = []
     for name in names:
         if name not in table:
-            raise KeyError(f"unknown variant '{name}'; known variants: {sorted(table)} (config/variants.yaml)")
+            raise KeyError(f"unknown variant '{name}'; known variants: {sorted(table)} ({path or VARIANTS_FILE})")
         for item in table[name].get("overrides", []):
             if item.startswith("presets="):
                 presets += [p for p in item.split("=", 1)[1].split(",") if p and p not in presets]
