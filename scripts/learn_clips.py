@@ -155,6 +155,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     log = work / f"{name}.log"
     log.write_text("")
     t0 = dt.datetime.now(dt.UTC)
+    commit = git_commit()  # the code that trains (the tree may change while the run goes)
     train = [
         py,
         str(REPO / "scripts" / "train.py"),
@@ -244,7 +245,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
         "seed": args.seed,
         "overrides": list(args.overrides),
         "run_dir": os.path.relpath(run_dir),
-        "commit": git_commit(),
+        "commit": commit,
         "date": t0.strftime("%Y-%m-%d"),
     }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 from isaaclab.utils import configclass
-from isaaclab_rl.rsl_rl import RslRlOnPolicyRunnerCfg, RslRlPpoActorCriticCfg, RslRlPpoAlgorithmCfg
+from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg
 
 
 @configclass
@@ -18,16 +18,14 @@ class G1MimicPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     max_iterations = 30000
     save_interval = 500
     experiment_name = "g1_mimic"
-    empirical_normalization = True
-    obs_groups = {"policy": ["policy"], "critic": ["critic"]}
-    policy = RslRlPpoActorCriticCfg(
-        init_noise_std=1.0,
-        actor_obs_normalization=True,
-        critic_obs_normalization=True,
-        actor_hidden_dims=[512, 256, 128],
-        critic_hidden_dims=[512, 256, 128],
+    obs_groups = {"actor": ["policy"], "critic": ["critic"]}
+    actor = RslRlMLPModelCfg(
+        hidden_dims=[512, 256, 128],
         activation="elu",
+        obs_normalization=True,
+        distribution_cfg=RslRlMLPModelCfg.GaussianDistributionCfg(init_std=1.0),
     )
+    critic = RslRlMLPModelCfg(hidden_dims=[512, 256, 128], activation="elu", obs_normalization=True)
     algorithm = RslRlPpoAlgorithmCfg(
         value_loss_coef=1.0,
         use_clipped_value_loss=True,
@@ -52,9 +50,9 @@ class G1MimicPPORunnerCfg(RslRlOnPolicyRunnerCfg):
         self.device = "cpu"
         self.save_interval = 50
         self.max_iterations = 1000
-        self.policy.actor_hidden_dims = [256, 128, 128]
-        self.policy.critic_hidden_dims = [256, 128, 128]
-        self.policy.init_noise_std = 0.5
+        self.actor.hidden_dims = [256, 128, 128]
+        self.critic.hidden_dims = [256, 128, 128]
+        self.actor.distribution_cfg.init_std = 0.5
         self.algorithm.num_learning_epochs = 4
         self.algorithm.num_mini_batches = 2
 
@@ -73,7 +71,7 @@ class G1MimicCPULearnPPORunnerCfg(G1MimicPPORunnerCfg):
 
     def apply_cpu_defaults(self) -> None:
         super().apply_cpu_defaults()
-        self.policy.init_noise_std = 0.3
+        self.actor.distribution_cfg.init_std = 0.3
         self.algorithm.desired_kl = 0.05
         self.save_interval = 100
         self.max_iterations = 5000  # bound the run with scripts/train.py --max_minutes
