@@ -8,6 +8,16 @@ from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPp
 
 
 @configclass
+class G1MimicPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
+    """rsl_rl's PPO settings plus the update's torch thread count (:class:`g1_mimic.rl.ppo.G1MimicPPO`)."""
+
+    class_name: str = "g1_mimic.rl.ppo:G1MimicPPO"
+
+    update_threads: int | None = None
+    """Torch threads of the PPO update (the rollout keeps the process's count); None: unchanged."""
+
+
+@configclass
 class G1MimicPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     """BeyondMimic PPO: 24 steps/env, [512, 256, 128] ELU, lr 1e-3 adaptive (KL 0.01), 5 epochs x 4 minibatches.
 
@@ -26,7 +36,7 @@ class G1MimicPPORunnerCfg(RslRlOnPolicyRunnerCfg):
         distribution_cfg=RslRlMLPModelCfg.GaussianDistributionCfg(init_std=1.0),
     )
     critic = RslRlMLPModelCfg(hidden_dims=[512, 256, 128], activation="elu", obs_normalization=True)
-    algorithm = RslRlPpoAlgorithmCfg(
+    algorithm = G1MimicPpoAlgorithmCfg(
         value_loss_coef=1.0,
         use_clipped_value_loss=True,
         clip_param=0.2,
@@ -46,8 +56,12 @@ class G1MimicPPORunnerCfg(RslRlOnPolicyRunnerCfg):
             self.apply_cpu_defaults()
 
     def apply_cpu_defaults(self) -> None:
-        """CPU runner: smaller network, fewer epochs, lower initial noise; checkpoints every 50 iterations."""
+        """CPU runner: smaller network, fewer epochs, lower initial noise, the update on every core the
+        process may use (the physics threads are idle then); checkpoints every 50 iterations."""
+        from g1_mimic.physics.mujoco_cpu_solver import default_num_threads
+
         self.device = "cpu"
+        self.algorithm.update_threads = default_num_threads()
         self.save_interval = 50
         self.max_iterations = 1000
         self.actor.hidden_dims = [256, 128, 128]
