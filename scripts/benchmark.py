@@ -1,29 +1,42 @@
 """Throughput of Isaac-G1-Mimic-v0 against the bare physics of the same scene and plain MuJoCo C.
 
     python scripts/benchmark.py [--presets newton_mjwarp mujoco_cpu] [--num_envs 16 64 256] [--steps 100]
-                                [--repeats 3] [--json out.json]
+                                [--repeats 3] [--ppo] [--json out.json]
 
 For each physics preset (default: every Newton preset of the task that runs on the current device:
 ``newton_mjwarp``, ``newton_mjwarp_cpu_graph`` and ``mujoco_cpu`` on CPU; ``newton_mjwarp`` on CUDA) and
-each env count (default 16, 64, 256 on CPU; 1024, 4096 on CUDA) a fresh process builds the task on
-the current device, warms it up, then measures:
+each env count (default 16, 64, 256 on CPU, 64, 128, 256 with ``--ppo``; 1024, 4096 on CUDA) a fresh
+process builds the task on the current device, warms it up, then measures:
 
 - task: ``env.step`` with random actions (managers, motion library, physics): env-steps/s;
 - bare physics: the same scene stepped with the same substeps (``decimation`` physics steps per
-  env step, actions written, scene updated) and no managers: env-steps/s;
+  env step, actions written, scene updated) and no managers, from wherever the task left the robots
+  (a settled scene: fallen or standing robots, no resets): env-steps/s;
+- same-actions bare physics: one task pass with random actions is recorded (start state, the joint
+  targets of every step, which envs the task reset and to what state) and replayed without
+  managers: the same physics load as the task (the robots move, fall and restart as in the task),
+  so task / same-actions bare is the cost of our managers and motion library alone;
 - MuJoCo C: one ``MjData`` of the same G1 model (``g1_sim.xml``: floor, 29 PD position actuators,
   dt 0.005 s) stepped by ``mj_step`` on one core (best of 5 windows), reported as env-steps/s
   (= physics steps/s / decimation) for one env; it does not scale with the env count. It is
   measured once at the start and again in each worker right before its task timing; each row's
   ratio uses the higher of the two, so a machine that slows down between measurements (shared
   virtual machines do, by 20-40 % within minutes) cannot inflate ``task_over_mujoco_c``.
+- MuJoCo C on all cores: the same, one ``MjData`` per thread, on as many threads as the batched
+  MuJoCo-C solver steps envs in (the cores this process may use): the real CPU limit.
 
-All three env timings (and the warm-up) run under ``torch.inference_mode()``, as rsl_rl's runner
+All env timings (and the warm-up) run under ``torch.inference_mode()``, as rsl_rl's runner
 collects its rollouts (autograd bookkeeping off; ~4 % of a 64-env CPU step).
 
-Reported per preset and env count: min and median over repeats; ratios task / bare physics (the
-cost of our managers and motion library) and task / MuJoCo C (distance to the single-core CPU limit).
-The ``--json`` rows carry ``preset`` besides the keys above.
+Reported per preset and env count: min and median over repeats; ratios task / bare physics,
+task / same-actions bare, task / MuJoCo C (one core) and task / MuJoCo C on all cores
+(``task_over_mujoco_c_all_cores``). The ``--json`` rows carry ``preset`` besides the keys above.
+
+``--ppo`` also times whole PPO iterations of the CPU learning preset (``Isaac-G1-Mimic-CPU-Learn-v0``,
+its runner cfg, rsl_rl's ``OnPolicyRunner.learn`` without logging) in a fresh process per env count:
+``ppo_samples_per_s`` (samples of an iteration over its wall time, median), ``ppo_collect_s`` (the
+rollout: env steps and policy inference), ``ppo_inference_s`` (``alg.act`` within the rollout),
+``ppo_update_s`` (returns and the PPO epochs) and ``ppo_over_mujoco_c_all_cores``.
 
 ``--floor`` also measures the floor of Isaac Lab's manager machinery in the same process: the task
 with every reward, termination and observation term replaced by a precomputed constant of the
@@ -48,8 +61,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def mujoco_c_env_steps_per_s(decimation: int = 4, seconds: float = 3.0) -> float:
-    """Plain MuJoCo C: G1 standing under PD at the default pose, one MjData, one core."""
+def mujoco_c_env_steps_per_s(decimation: int = 4, seconds: float = 3.0, threads: int = 1) -> float:
+    """Plain MuJoCo C: G1 standing under PD at the default pose, one ``MjData`` per thread, summed over
+    ``threads`` threads stepping at once (``mj_step`` releases the GIL), in env-steps/s."""
+    import threading
+
     import mujoco
     import numpy as np
 
@@ -57,32 +73,50 @@ def mujoco_c_env_steps_per_s(decimation: int = 4, seconds: float = 3.0) -> float
     from g1_mimic.robots.g1_constants import DEFAULT_ROOT_HEIGHT, default_joint_pos
 
     model = mujoco.MjModel.from_xml_path(str(assets.require(assets.G1_DIR / "g1_sim.xml")))
-    data = mujoco.MjData(model)
+    datas = [mujoco.MjData(model) for _ in range(threads)]
     names = [model.joint(i).name for i in range(1, model.njnt)]
     q0 = np.array([default_joint_pos(n) for n in names])
 
-    def stand() -> None:
+    def stand(data) -> None:
         mujoco.mj_resetData(model, data)
         data.qpos[2] = DEFAULT_ROOT_HEIGHT
         data.qpos[7:] = q0
         data.ctrl[:] = q0
 
-    # restart from standing every 1 s of simulated time (as episodes do): PD alone does not keep the
-    # G1 up for long, and a fallen robot has other contacts
+    def window(data, counts: list[int], k: int, t_end: float) -> None:
+        # restart from standing every 1 s of simulated time (as episodes do): PD alone does not keep the
+        # G1 up for long, and a fallen robot has other contacts
+        stand(data)
+        n = 0
+        while time.perf_counter() < t_end:
+            for _ in range(200):
+                mujoco.mj_step(model, data)
+            n += 200
+            stand(data)
+        counts[k] = n
+
     # best of 5 windows: on a shared (virtual) machine a single window can be slowed by neighbours, and
     # the best window is the machine's limit
     best = 0.0
     for _ in range(5):
-        stand()
-        n = 0
+        counts = [0] * threads
         t0 = time.perf_counter()
-        while time.perf_counter() - t0 < seconds / 5:
-            for _ in range(200):
-                mujoco.mj_step(model, data)
-            n += 200
-            stand()
-        best = max(best, n / (time.perf_counter() - t0) / decimation)
+        t_end = t0 + seconds / 5
+        workers = [threading.Thread(target=window, args=(d, counts, k, t_end)) for k, d in enumerate(datas[1:], 1)]
+        for w in workers:
+            w.start()
+        window(datas[0], counts, 0, t_end)
+        for w in workers:
+            w.join()
+        best = max(best, sum(counts) / (time.perf_counter() - t0) / decimation)
     return best
+
+
+def solver_threads() -> int:
+    """The threads the batched MuJoCo-C solver steps the envs in by default (the cores this process may use)."""
+    from g1_mimic.physics.mujoco_cpu_solver import default_num_threads
+
+    return default_num_threads()
 
 
 #: Presets that run on the CPU only (skipped by default on CUDA).
@@ -158,6 +192,60 @@ def _stub_terms(env) -> None:
         env.command_manager.get_term(name)._update_metrics = lambda: None
 
 
+def _robot_state(robot, ids=None) -> tuple:
+    """Root link pose and velocity, joint positions and velocities of ``robot`` (world frame), cloned."""
+    parts = (robot.data.root_link_pose_w, robot.data.root_link_vel_w, robot.data.joint_pos, robot.data.joint_vel)
+    return tuple((p.torch if ids is None else p.torch[ids]).clone() for p in parts)
+
+
+def _write_robot_state(robot, state: tuple, ids) -> None:
+    pose, vel, joint_pos, joint_vel = state
+    robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=ids)
+    robot.write_root_link_velocity_to_sim_index(root_velocity=vel, env_ids=ids)
+    robot.write_joint_state_to_sim_index(position=joint_pos, velocity=joint_vel, env_ids=ids)
+
+
+def _record_task_pass(env, actions) -> dict:
+    """Step the task with ``actions`` (steps, envs, dims) untimed and record what its physics saw: the
+    robot's state at the start, the joint position targets of every step and, per step, the envs the
+    task reset and the state it reset them to."""
+    import torch
+
+    robot = env.scene["robot"]
+    terms = [env.action_manager.get_term(name) for name in env.action_manager.active_terms]
+    record = {"start": _robot_state(robot), "targets": [], "resets": []}
+    for a in actions:
+        env.step(a)
+        record["targets"].append([(t.processed_actions.clone(), t._joint_ids) for t in terms])
+        ids = torch.nonzero(env.reset_buf, as_tuple=False).flatten()
+        record["resets"].append((ids, _robot_state(robot, ids)) if ids.numel() else None)
+    return record
+
+
+def _replay_rate(env, record: dict, device: str) -> float:
+    """Env-steps/s of the bare physics driven by a recorded task pass: the same start state, joint
+    targets and resets, ``decimation`` physics substeps per env step, no managers."""
+    import torch
+
+    scene, sim, robot = env.scene, env.sim, env.scene["robot"]
+    all_ids = torch.arange(env.num_envs, device=device)
+    _write_robot_state(robot, record["start"], all_ids)
+    steps = len(record["targets"])
+    t0 = time.perf_counter()
+    for targets, reset in zip(record["targets"], record["resets"], strict=True):
+        for target, joint_ids in targets:
+            robot.set_joint_position_target_index(target=target, joint_ids=joint_ids)
+        for _ in range(env.cfg.decimation):
+            scene.write_data_to_sim()
+            sim.step(render=False)
+            scene.update(dt=env.physics_dt)
+        if reset is not None:
+            _write_robot_state(robot, reset[1], reset[0])
+    if device != "cpu":
+        torch.cuda.synchronize()
+    return steps * env.num_envs / (time.perf_counter() - t0)
+
+
 def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: str, preset: str | None = None,
                  breakdown: bool = False, floor: bool = False, extra_overrides: list[str] | None = None) -> dict:
     """Build the env with physics ``preset`` (the task's default when None) in this process and time
@@ -179,6 +267,7 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
     env.reset()
     act_dim = env.action_manager.total_action_dim
     mujoco_c = mujoco_c_env_steps_per_s(env.cfg.decimation)
+    mujoco_c_all = mujoco_c_env_steps_per_s(env.cfg.decimation, threads=solver_threads())
 
     def task_rate() -> float:
         actions = 0.5 * torch.randn(steps, num_envs, act_dim, device=device)
@@ -209,9 +298,13 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
         task = [task_rate() for _ in range(repeats)]
         parts = {k: 1e3 * v / (steps * repeats) for k, v in acc.items()} if acc is not None else None
         step_ms = 1e3 * sum(steps * num_envs / r for r in task) / (steps * repeats)  # mean wall time of one env.step
+        # the same physics load without managers: replay one recorded task pass (random actions, resets)
+        record = _record_task_pass(env, 0.5 * torch.randn(steps, num_envs, act_dim, device=device))
+        same = [_replay_rate(env, record, device) for _ in range(repeats)]
         env.reset()
         bare = [bare_rate() for _ in range(repeats)]
-        out = {"task": task, "bare": bare, "mujoco_c": mujoco_c}
+        out = {"task": task, "bare": bare, "same_actions_bare": same, "mujoco_c": mujoco_c,
+               "mujoco_c_all_cores": mujoco_c_all, "threads": solver_threads()}
         if floor:
             _stub_terms(env)
             env.reset()
@@ -233,6 +326,91 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
     return out
 
 
+#: The task whose PPO iterations ``--ppo`` times: the CPU learning preset (its runner cfg, its env sizes).
+PPO_TASK = "Isaac-G1-Mimic-CPU-Learn-v0"
+
+
+def _measure_ppo(num_envs: int, iterations: int, warmup: int, device: str, preset: str | None = None,
+                 extra_overrides: list[str] | None = None) -> dict:
+    """Run ``warmup + iterations`` PPO iterations of :data:`PPO_TASK` with rsl_rl's runner (no logging, no
+    checkpoints) in this process and return, per timed iteration, the wall time of the rollout
+    (``collect``: env steps and policy inference), of the policy inference within it (``inference``:
+    ``alg.act``) and of the update (``update``: returns and the PPO epochs), in seconds."""
+    import torch
+    from isaaclab_rl.rsl_rl import (
+        RslRlVecEnvWrapper,
+        check_rsl_rl_version,
+        create_rsl_rl_runner,
+        handle_deprecated_rsl_rl_cfg,
+    )
+    from isaaclab_tasks.utils import resolve_task_config
+
+    import g1_mimic.tasks  # noqa: F401
+    from g1_mimic.tasks.mimic.env import MimicRLEnv
+
+    overrides = ([f"presets={preset}"] if preset else []) + list(extra_overrides or [])
+    env_cfg, agent_cfg = resolve_task_config(PPO_TASK, "rsl_rl_cfg_entry_point", overrides=overrides)
+    env_cfg.scene.num_envs = num_envs
+    env_cfg.sim.device = device
+    if device == "cpu":
+        env_cfg.sim.physics.use_cuda_graph = False
+    agent_cfg.device = device
+    agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, check_rsl_rl_version())
+    env = MimicRLEnv(env_cfg)
+    runner = create_rsl_rl_runner(RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions), agent_cfg)
+
+    inference = [0.0]
+    act = runner.alg.act
+
+    def timed_act(obs):
+        t0 = time.perf_counter()
+        try:
+            return act(obs)
+        finally:
+            inference[0] += time.perf_counter() - t0
+
+    runner.alg.act = timed_act
+    its: list[dict] = []
+
+    def log(collect_time: float, learn_time: float, **_kw) -> None:  # replaces the runner's console/TensorBoard log
+        its.append({"collect": collect_time, "update": learn_time, "inference": inference[0]})
+        inference[0] = 0.0
+
+    runner.logger.log = log
+    runner.learn(warmup + iterations)
+    env.close()
+    return {"iterations": its[warmup:], "samples_per_iteration": num_envs * agent_cfg.num_steps_per_env,
+            "torch_threads": torch.get_num_threads()}
+
+
+def _run_worker(cmd: list[str], what: str) -> dict:
+    """Run one measurement in a fresh process and return its ``BENCH_RESULT`` dict (exit with its output on failure)."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
+    if proc.returncode != 0 or line is None:
+        print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"[benchmark] worker for {what} failed (exit {proc.returncode})")
+    return json.loads(line[len("BENCH_RESULT "):])
+
+
+def ppo_row(res: dict, mujoco_c_all_cores: float) -> dict:
+    """JSON keys of a PPO measurement (medians over the timed iterations, seconds per iteration)."""
+    its = res["iterations"]
+    samples = res["samples_per_iteration"]
+    rate = statistics.median(samples / (it["collect"] + it["update"]) for it in its)
+    return {
+        "ppo_task": PPO_TASK,
+        "ppo_samples_per_iteration": samples,
+        "ppo_iterations_timed": len(its),
+        "ppo_samples_per_s": rate,
+        "ppo_collect_s": statistics.median(it["collect"] for it in its),
+        "ppo_inference_s": statistics.median(it["inference"] for it in its),
+        "ppo_update_s": statistics.median(it["update"] for it in its),
+        "ppo_over_mujoco_c_all_cores": rate / mujoco_c_all_cores,
+        "ppo_torch_threads": res["torch_threads"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presets", nargs="+", default=None,
@@ -252,22 +430,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--override", nargs="+", default=[], metavar="KEY=VALUE",
                         help="Hydra overrides of the task config for every measurement, e.g. "
                              "env.sim.physics.solver_cfg.native_step=false (recorded in the JSON rows)")
+    parser.add_argument("--ppo", action="store_true",
+                        help=f"also time whole PPO iterations of {PPO_TASK} (rollout, policy inference, update) "
+                             "at each env count (default counts 64 128 256 on CPU)")
+    parser.add_argument("--ppo_iterations", type=int, default=5, help="timed PPO iterations per env count")
+    parser.add_argument("--ppo_warmup", type=int, default=2, help="PPO iterations run before timing")
     parser.add_argument("--_preset", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--_ppo", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    for name in ("steps", "repeats", "ppo_iterations"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.warmup < 0 or args.ppo_warmup < 0 or any(n < 1 for n in args.num_envs or []):
+        parser.error("--warmup and --ppo_warmup must be >= 0 and every --num_envs >= 1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
     device = args.device or ("cuda:0" if torch.cuda.is_available() else "cpu")
+    if args._worker is not None and args._ppo:
+        res = _measure_ppo(args._worker, args.ppo_iterations, args.ppo_warmup, device, args._preset, args.override)
+        print("BENCH_RESULT " + json.dumps(res), flush=True)
+        return 0
     if args._worker is not None:
         res = _measure_one(args._worker, args.steps, args.warmup, args.repeats, device, args._preset, args.breakdown,
                            args.floor, args.override)
         print("BENCH_RESULT " + json.dumps(res), flush=True)
         return 0
 
-    counts = args.num_envs or ([1024, 4096] if device.startswith("cuda") else [16, 64, 256])
+    counts = args.num_envs or ([1024, 4096] if device.startswith("cuda") else [64, 128, 256] if args.ppo else [16, 64, 256])
     presets = args.presets or default_presets(device)
+    threads = solver_threads()
     mj = mujoco_c_env_steps_per_s()
-    print(f"[benchmark] MuJoCo C (1 MjData, 1 core): {mj:,.0f} env-steps/s ({4 * mj:,.0f} physics steps/s)", flush=True)
+    mj_all = mujoco_c_env_steps_per_s(threads=threads)
+    print(f"[benchmark] MuJoCo C (1 MjData, 1 core): {mj:,.0f} env-steps/s ({4 * mj:,.0f} physics steps/s); "
+          f"on {threads} core(s) at once (the solver's threads): {mj_all:,.0f} env-steps/s", flush=True)
     rows = []
     for preset in presets:
         for n in counts:
@@ -281,14 +477,11 @@ def main(argv: list[str] | None = None) -> int:
                 cmd.append("--floor")
             if args.override:
                 cmd += ["--override", *args.override]
-            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-            line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
-            if proc.returncode != 0 or line is None:
-                print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
-                raise SystemExit(f"[benchmark] worker for {preset}, {n} envs failed (exit {proc.returncode})")
-            res = json.loads(line[len("BENCH_RESULT "):])
+            res = _run_worker(cmd, f"{preset}, {n} envs")
             task_med, bare_med = statistics.median(res["task"]), statistics.median(res["bare"])
+            same_med = statistics.median(res["same_actions_bare"])
             mj_row = max(mj, res["mujoco_c"])
+            mj_all_row = max(mj_all, res["mujoco_c_all_cores"])
             row = {
                 "preset": preset,
                 "num_envs": n,
@@ -299,6 +492,11 @@ def main(argv: list[str] | None = None) -> int:
                 "mujoco_c_env_steps_per_s": mj_row,
                 "task_over_bare_physics": task_med / bare_med,
                 "task_over_mujoco_c": task_med / mj_row,
+                "solver_threads": res["threads"],
+                "mujoco_c_all_cores_env_steps_per_s": mj_all_row,
+                "task_over_mujoco_c_all_cores": task_med / mj_all_row,
+                "same_actions_bare_env_steps_per_s": same_med,
+                "task_over_same_actions_bare": task_med / same_med,
                 "device": device,
                 "overrides": list(args.override),
             }
@@ -308,6 +506,14 @@ def main(argv: list[str] | None = None) -> int:
             if "breakdown_ms_per_step" in res:
                 row["step_ms"] = res["step_ms"]
                 row["breakdown_ms_per_step"] = res["breakdown_ms_per_step"]
+            if args.ppo:
+                print(f"[benchmark] {preset}, {n} envs: {args.ppo_warmup} + {args.ppo_iterations} PPO iterations of "
+                      f"{PPO_TASK}...", flush=True)
+                ppo_cmd = [sys.executable, __file__, "--_worker", str(n), "--_ppo", "--_preset", preset, "--device", device,
+                           "--ppo_iterations", str(args.ppo_iterations), "--ppo_warmup", str(args.ppo_warmup)]
+                if args.override:
+                    ppo_cmd += ["--override", *args.override]
+                row.update(ppo_row(_run_worker(ppo_cmd, f"PPO {preset}, {n} envs"), mj_all_row))
             rows.append(row)
             print(
                 f"[benchmark] {preset:>24s} {n:5d} envs: task {task_med:8.1f} env-steps/s (min {min(res['task']):.1f}), "
@@ -315,6 +521,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"task/MuJoCo-C {row['task_over_mujoco_c']:.3f} (MuJoCo C {mj_row:,.0f})",
                 flush=True,
             )
+            print(
+                f"[benchmark]     same-actions bare {same_med:8.1f} env-steps/s, task/same-actions bare "
+                f"{row['task_over_same_actions_bare']:.2f}; MuJoCo C on {res['threads']} core(s) {mj_all_row:,.0f}, "
+                f"task/MuJoCo-C all cores {row['task_over_mujoco_c_all_cores']:.3f}", flush=True,
+            )
+            if "ppo_samples_per_s" in row:
+                print(
+                    f"[benchmark]     PPO {row['ppo_samples_per_s']:8.1f} samples/s ({row['ppo_samples_per_iteration']} "
+                    f"per iteration: rollout {row['ppo_collect_s']:.3f} s, of which policy inference "
+                    f"{row['ppo_inference_s']:.3f} s; update {row['ppo_update_s']:.3f} s; torch threads "
+                    f"{row['ppo_torch_threads']}), PPO/MuJoCo-C all cores {row['ppo_over_mujoco_c_all_cores']:.3f}",
+                    flush=True,
+                )
             if "manager_floor_env_steps_per_s" in row:
                 print(f"[benchmark]     manager floor (constant terms): {row['manager_floor_env_steps_per_s']:8.1f} "
                       f"env-steps/s, floor/bare {row['manager_floor_over_bare_physics']:.2f}", flush=True)
@@ -324,13 +543,22 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"[benchmark]     {ms:7.2f} ms/step  {label}", flush=True)
                 print(f"[benchmark]     {row['step_ms'] - sum(parts.values()):7.2f} ms/step  rest of env.step "
                       f"(of {row['step_ms']:.2f} ms)", flush=True)
-    print("\n| preset | envs | task env-steps/s (median, min) | bare physics env-steps/s | task / bare | task / MuJoCo C |")
-    print("|---|---|---|---|---|---|")
+    print("\n| preset | envs | task env-steps/s (median, min) | bare physics env-steps/s | task / bare | task / MuJoCo C "
+          "| same-actions bare | task / same-actions bare | task / MuJoCo C all cores | PPO samples/s | PPO / MuJoCo C all cores |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        ppo = (f"{r['ppo_samples_per_s']:.0f} | {r['ppo_over_mujoco_c_all_cores']:.3f}" if "ppo_samples_per_s" in r
+               else "- | -")
         print(f"| {r['preset']} | {r['num_envs']} | {r['env_steps_per_s']:.0f} ({r['env_steps_per_s_min']:.0f}) | "
-              f"{r['bare_physics_env_steps_per_s']:.0f} | {r['task_over_bare_physics']:.2f} | {r['task_over_mujoco_c']:.3f} |")
+              f"{r['bare_physics_env_steps_per_s']:.0f} | {r['task_over_bare_physics']:.2f} | {r['task_over_mujoco_c']:.3f} | "
+              f"{r['same_actions_bare_env_steps_per_s']:.0f} | {r['task_over_same_actions_bare']:.2f} | "
+              f"{r['task_over_mujoco_c_all_cores']:.3f} | {ppo} |")
     if args.json:
-        Path(args.json).write_text(json.dumps({"device": device, "mujoco_c_env_steps_per_s": mj, "results": rows}, indent=2))
+        out = {"device": device, "mujoco_c_env_steps_per_s": mj, "mujoco_c_all_cores_env_steps_per_s": mj_all,
+               "solver_threads": threads, "results": rows}
+        tmp = Path(args.json).with_name(Path(args.json).name + ".tmp")
+        tmp.write_text(json.dumps(out, indent=2))
+        os.replace(tmp, args.json)
         print(f"[benchmark] wrote {args.json}")
     return 0
 
