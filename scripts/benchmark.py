@@ -380,7 +380,7 @@ def _measure_ppo(num_envs: int, iterations: int, warmup: int, device: str, prese
     runner.learn(warmup + iterations)
     env.close()
     return {"iterations": its[warmup:], "samples_per_iteration": num_envs * agent_cfg.num_steps_per_env,
-            "torch_threads": torch.get_num_threads()}
+            "torch_threads": torch.get_num_threads(), "update_threads": getattr(runner.alg, "update_threads", None)}
 
 
 def _run_worker(cmd: list[str], what: str) -> dict:
@@ -408,6 +408,7 @@ def ppo_row(res: dict, mujoco_c_all_cores: float) -> dict:
         "ppo_update_s": statistics.median(it["update"] for it in its),
         "ppo_over_mujoco_c_all_cores": rate / mujoco_c_all_cores,
         "ppo_torch_threads": res["torch_threads"],
+        "ppo_update_threads": res["update_threads"],
     }
 
 
@@ -530,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"[benchmark]     PPO {row['ppo_samples_per_s']:8.1f} samples/s ({row['ppo_samples_per_iteration']} "
                     f"per iteration: rollout {row['ppo_collect_s']:.3f} s, of which policy inference "
-                    f"{row['ppo_inference_s']:.3f} s; update {row['ppo_update_s']:.3f} s; torch threads "
+                    f"{row['ppo_inference_s']:.3f} s; update {row['ppo_update_s']:.3f} s on "
+                    f"{row['ppo_update_threads'] or row['ppo_torch_threads']} torch thread(s), rollout on "
                     f"{row['ppo_torch_threads']}), PPO/MuJoCo-C all cores {row['ppo_over_mujoco_c_all_cores']:.3f}",
                     flush=True,
                 )

@@ -4,6 +4,7 @@ with consistent values."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,4 +47,6 @@ def test_benchmark_json_keys_and_floor(tmp_path):
     assert 0 < row["ppo_inference_s"] < row["ppo_collect_s"] and row["ppo_update_s"] > 0
     assert abs(row["ppo_samples_per_s"] - 96 / (row["ppo_collect_s"] + row["ppo_update_s"])) < 1e-6 * row["ppo_samples_per_s"]
     assert "PPO" in proc.stdout and "same-actions bare" in proc.stdout
+    # the CPU learning preset's update runs on every core the process may use (G1MimicPPO)
+    assert row["ppo_update_threads"] == len(os.sched_getaffinity(0))
 
