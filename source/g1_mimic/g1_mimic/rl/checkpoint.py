@@ -115,10 +115,26 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | None = None) ->
         ) from None
     except (RuntimeError, EOFError, OSError) as exc:
         raise UnsafeCheckpointError(f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(loaded, dict) or "actor_state_dict" not in loaded:
+    if not isinstance(loaded, dict) or not ({"actor_state_dict", "student_state_dict"} & set(loaded)):
         keys = sorted(map(str, loaded))[:8] if isinstance(loaded, dict) else type(loaded).__name__
-        raise UnsafeCheckpointError(f"{path}: not an rsl_rl checkpoint (expected 'actor_state_dict', 'iter', ...; found {keys})")
+        raise UnsafeCheckpointError(
+            f"{path}: not an rsl_rl checkpoint (expected 'actor_state_dict' or a distilled 'student_state_dict', "
+            f"'iter', ...; found {keys})"
+        )
     return loaded
+
+
+def as_policy_checkpoint(loaded: dict) -> tuple[dict, dict | None]:
+    """A PPO runner's view of a loaded checkpoint, and the ``load_cfg`` to load it with.
+
+    A PPO checkpoint is returned as it is (load everything). A distilled one (rsl_rl ``Distillation``:
+    ``student_state_dict``, no actor) gives its student as ``actor_state_dict`` and loads only the actor
+    and the iteration: play, evaluation, export and sim2sim need the policy, not a critic it never had.
+    """
+    if "actor_state_dict" in loaded:
+        return loaded, None
+    policy = {"actor_state_dict": loaded["student_state_dict"], "iter": loaded.get("iter", 0), "infos": loaded.get("infos")}
+    return policy, {"actor": True, "critic": False, "optimizer": False, "iteration": True, "rnd": False}
 
 
 def install_safe_runner_load(exit_prefix: str | None = None) -> None:
@@ -139,6 +155,9 @@ def install_safe_runner_load(exit_prefix: str | None = None) -> None:
     def load(self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None) -> dict:
         try:
             loaded = load_checkpoint(path, map_location)
+            if "actor_state_dict" in self.alg.save():  # a PPO runner: a distilled student loads as its policy
+                loaded, student_cfg = as_policy_checkpoint(loaded)
+                load_cfg = student_cfg or load_cfg
             check_sizes(path, loaded, self.alg.save())
         except CheckpointError as exc:
             prefix = getattr(OnPolicyRunner.load, "_g1_mimic_exit_prefix", None)
@@ -265,6 +284,32 @@ def read_run_record(checkpoint: str | os.PathLike) -> dict:
 def recorded_overrides(checkpoint: str | os.PathLike) -> list[str]:
     """The Hydra overrides recorded by ``scripts/train.py`` for the run holding ``checkpoint`` (or [])."""
     return list(read_run_record(checkpoint).get("hydra_overrides", []))
+
+
+DISTILL_AGENT = "rsl_rl_distill_cfg_entry_point"
+
+
+def recorded_policy_overrides(checkpoint: str | os.PathLike) -> list[str]:
+    """The recorded overrides that apply to the checkpoint's policy run in a PPO runner (play, evaluate, export).
+
+    For a distillation run (``--agent rsl_rl_distill_cfg_entry_point``) the student's settings become the
+    actor's (``agent.student.X`` -> ``agent.actor.X``) and the teacher's and algorithm's are dropped; a PPO
+    run's overrides are returned as recorded.
+    """
+    record = read_run_record(checkpoint)
+    overrides = list(record.get("hydra_overrides", []))
+    argv = [str(a) for a in record.get("argv", [])]
+    agent = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--agent"), None)
+    agent = next((a.split("=", 1)[1] for a in argv if a.startswith("--agent=")), agent)
+    if agent != DISTILL_AGENT:
+        return overrides
+    out = []
+    for item in overrides:
+        if item.startswith("agent.student."):
+            out.append("agent.actor." + item[len("agent.student.") :])
+        elif not item.startswith("agent."):
+            out.append(item)
+    return out
 
 
 def recorded_task(checkpoint: str | os.PathLike) -> str | None:

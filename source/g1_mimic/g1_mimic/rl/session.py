@@ -63,11 +63,11 @@ def policy_session(
     from isaaclab_tasks.utils import resolve_task_config
 
     import g1_mimic.tasks  # noqa: F401  (registers the tasks)
-    from g1_mimic.rl.checkpoint import merge_overrides, recorded_overrides
+    from g1_mimic.rl.checkpoint import merge_overrides, recorded_policy_overrides
 
     device = device or default_device()
     if checkpoint is not None:
-        recorded = recorded_overrides(checkpoint)
+        recorded = recorded_policy_overrides(checkpoint)
         if recorded:
             print(f"[g1_mimic] applying the overrides recorded with the checkpoint's run: {recorded}", flush=True)
         overrides = merge_overrides(recorded, list(overrides))

@@ -229,6 +229,39 @@ class ObservationsPresetCfg(PresetCfg):
 
 
 @configclass
+class ExpertRouteCfg(ObsGroup):
+    """Each env's clip index (distillation routes it to the clip's expert; no policy sees it)."""
+
+    clip_index = ObsTerm(func=mdp.motion_clip_index, params={"command_name": "motion"})
+
+    def __post_init__(self):
+        self.enable_corruption = False
+        self.concatenate_terms = True
+
+
+@configclass
+class DistillObservationsCfg(ObservationsCfg):
+    """The default groups plus ``expert_route`` (multi-expert distillation)."""
+
+    expert_route: ExpertRouteCfg = ExpertRouteCfg()
+
+
+@configclass
+class DistillFutureObservationsCfg(FutureObservationsCfg):
+    """``future_obs`` plus ``expert_route`` (multi-expert distillation)."""
+
+    expert_route: ExpertRouteCfg = ExpertRouteCfg()
+
+
+@configclass
+class DistillObservationsPresetCfg(PresetCfg):
+    """:class:`ObservationsPresetCfg` with the ``expert_route`` group in each layout."""
+
+    default = DistillObservationsCfg()
+    future_obs = DistillFutureObservationsCfg()
+
+
+@configclass
 class AssistPresetCfg(PresetCfg):
     """The training-only root assist: none (``default``) or, with ``presets=assist`` (composes with every
     events alternative), :class:`~.mdp.assist_wrench`: a PD wrench on the root toward the reference root

@@ -57,3 +57,9 @@ def future_reference(env: ManagerBasedEnv, command_name: str, offsets: tuple[int
         pos, quat = qmath.subtract_frame_transforms(cmd.robot_anchor_pos_w, cmd.robot_anchor_quat_w, anchor_pos, anchor_quat)
         parts += [state.joint_pos, pos, qmath.rot6d(quat)]
     return torch.cat(parts, dim=-1)
+
+
+def motion_clip_index(env: ManagerBasedEnv, command_name: str) -> torch.Tensor:
+    """Index of each env's current clip in the motion library, as a float, [N, 1] (routes distillation's
+    experts; not a policy input)."""
+    return _cmd(env, command_name).clip_ids.to(torch.float32).unsqueeze(1)

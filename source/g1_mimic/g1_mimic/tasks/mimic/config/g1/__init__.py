@@ -36,3 +36,16 @@ gym.register(
         "default_agent": "rsl_rl",
     },
 )
+
+gym.register(
+    id="Isaac-G1-Mimic-CPU-Distill-v0",
+    entry_point="g1_mimic.tasks.mimic.env:MimicRLEnv",
+    disable_env_checker=True,
+    kwargs={
+        "env_cfg_entry_point": f"{__name__}.env_cfg:G1MimicCPUDistillEnvCfg",
+        # the student's checkpoints load as this PPO cfg's policy (play, evaluate, export, sim2sim)
+        "rsl_rl_cfg_entry_point": f"{agents.__name__}.rsl_rl_ppo_cfg:G1MimicCPULearnPPORunnerCfg",
+        "rsl_rl_distill_cfg_entry_point": f"{agents.__name__}.rsl_rl_distill_cfg:G1MimicDistillRunnerCfg",
+        "default_agent": "rsl_rl",
+    },
+)

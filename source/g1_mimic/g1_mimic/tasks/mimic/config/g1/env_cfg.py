@@ -13,7 +13,7 @@ from g1_mimic.motion.generate import DEFAULT_CLIP
 from g1_mimic.robots.g1 import G1_ACTION_SCALE, G1_CFG
 from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, FEET_BODIES, TRACKED_BODIES
 
-from ...mimic_env_cfg import DeepMimicTerminationsCfg, MimicEnvCfg, MimicPhysicsCfg
+from ...mimic_env_cfg import DeepMimicTerminationsCfg, DistillObservationsPresetCfg, MimicEnvCfg, MimicPhysicsCfg
 
 logger = logging.getLogger(__name__)
 
@@ -146,3 +146,13 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
             # 128 envs x 24 steps on mujoco_cpu: ~1.5 s per PPO iteration on 2 cores, the most samples/s
             # per update of the counts measured (64: 0.86 s for half the samples; docs/performance.md)
             self.scene.num_envs = 128
+
+
+@configclass
+class G1MimicCPUDistillEnvCfg(G1MimicCPULearnEnvCfg):
+    """``Isaac-G1-Mimic-CPU-Distill-v0``: the CPU learning task plus the ``expert_route`` observation group
+    (each env's clip index), which routes multi-expert distillation's teacher; the student sees the
+    actor's group only, so its checkpoints play, evaluate and export as ``Isaac-G1-Mimic-CPU-Learn-v0``
+    policies."""
+
+    observations = DistillObservationsPresetCfg()
