@@ -120,8 +120,12 @@ def test_dagger_loss_decreases_on_two_clips(distilled):
 
 def test_student_checkpoint_loads_as_the_tasks_policy(distilled):
     """play/evaluate/export build the PPO runner; the student is its actor (the record's student overrides applied)."""
-    from g1_mimic.rl.checkpoint import recorded_policy_overrides
+    from g1_mimic.rl.checkpoint import recorded_policy_overrides, task_experiment
     from g1_mimic.rl.session import policy_session
+
+    # "latest" of the distillation task looks among distillation runs
+    assert task_experiment(TASK) == "g1_mimic_cpu_distill"
+    assert task_experiment("Isaac-G1-Mimic-CPU-Learn-v0") == "g1_mimic_cpu_learn"
 
     assert recorded_policy_overrides(distilled["ckpt"]) == [distilled["motion"], "agent.actor.hidden_dims=[256,128,128]"]
     with policy_session(TASK, str(distilled["ckpt"]), num_envs=8, device="cpu", play_mode=False) as s:

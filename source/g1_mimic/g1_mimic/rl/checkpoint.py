@@ -187,7 +187,8 @@ LOG_ROOT = Path("logs") / "rsl_rl"
 
 
 def task_experiment(task: str) -> str:
-    """The rsl_rl experiment name (log folder) of a registered task's agent cfg."""
+    """The rsl_rl experiment name (log folder) of a registered task's agent cfg (its distillation agent's
+    for a distillation task, whose runs are all distillation runs)."""
     import importlib
 
     import gymnasium as gym
@@ -195,7 +196,8 @@ def task_experiment(task: str) -> str:
     import g1_mimic.tasks  # noqa: F401  (registers the tasks)
 
     try:
-        entry = gym.spec(task).kwargs["rsl_rl_cfg_entry_point"]
+        kwargs = gym.spec(task).kwargs
+        entry = kwargs.get(DISTILL_AGENT) or kwargs["rsl_rl_cfg_entry_point"]
     except (gym.error.Error, KeyError):
         raise CheckpointSelectionError(f"task {task!r} is not a registered g1_mimic task with an rsl_rl agent") from None
     module, name = entry.split(":")
