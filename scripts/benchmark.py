@@ -255,14 +255,13 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
     from isaaclab_tasks.utils import resolve_task_config
 
     import g1_mimic.tasks  # noqa: F401
+    from g1_mimic.rl.session import use_device
     from g1_mimic.tasks.mimic.env import MimicRLEnv
 
     overrides = ([f"presets={preset}"] if preset else []) + list(extra_overrides or [])
     env_cfg, _ = resolve_task_config("Isaac-G1-Mimic-v0", "rsl_rl_cfg_entry_point", overrides=overrides)
     env_cfg.scene.num_envs = num_envs
-    env_cfg.sim.device = device
-    if device == "cpu":
-        env_cfg.sim.physics.use_cuda_graph = False
+    use_device(env_cfg, device)
     env = MimicRLEnv(env_cfg)
     env.reset()
     act_dim = env.action_manager.total_action_dim
@@ -346,15 +345,13 @@ def _measure_ppo(num_envs: int, iterations: int, warmup: int, device: str, prese
     from isaaclab_tasks.utils import resolve_task_config
 
     import g1_mimic.tasks  # noqa: F401
+    from g1_mimic.rl.session import use_device
     from g1_mimic.tasks.mimic.env import MimicRLEnv
 
     overrides = ([f"presets={preset}"] if preset else []) + list(extra_overrides or [])
     env_cfg, agent_cfg = resolve_task_config(PPO_TASK, "rsl_rl_cfg_entry_point", overrides=overrides)
     env_cfg.scene.num_envs = num_envs
-    env_cfg.sim.device = device
-    if device == "cpu":
-        env_cfg.sim.physics.use_cuda_graph = False
-    agent_cfg.device = device
+    use_device(env_cfg, device, agent_cfg)
     agent_cfg = handle_deprecated_rsl_rl_cfg(agent_cfg, check_rsl_rl_version())
     env = MimicRLEnv(env_cfg)
     runner = create_rsl_rl_runner(RslRlVecEnvWrapper(env, clip_actions=agent_cfg.clip_actions), agent_cfg)

@@ -42,6 +42,7 @@ def distilled(tmp_path_factory):
     from isaaclab_tasks.utils import resolve_task_config
 
     import g1_mimic.tasks  # noqa: F401
+    from g1_mimic.rl.session import use_device
     from g1_mimic.tasks.mimic.env import MimicRLEnv
 
     tmp = tmp_path_factory.mktemp("distill")
@@ -50,7 +51,7 @@ def distilled(tmp_path_factory):
     motion = f"env.commands.motion.motion_file={clips}"
     env_cfg, agent_cfg = resolve_task_config(TASK, "rsl_rl_distill_cfg_entry_point", overrides=[motion])
     env_cfg.scene.num_envs = 8
-    env_cfg.sim.device = "cpu"
+    use_device(env_cfg, "cpu", agent_cfg)
     env_cfg.seed = 0
     out = {"tmp": tmp, "motion": motion}
     with launch_simulation(env_cfg, argparse.Namespace(device="cpu")):

@@ -32,7 +32,22 @@ class PolicySession:
 
 
 def default_device() -> str:
+    """``cuda:0`` when torch sees a CUDA device, else ``cpu``."""
     return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+def use_device(env_cfg: Any, device: str, agent_cfg: Any = None) -> None:
+    """Put a resolved env cfg (and an agent cfg) on ``device``; on the CPU, CUDA graphs off.
+
+    The one place scripts, the benchmark and tests move a task to an explicit device (the task cfgs
+    choose the CPU and its sizing themselves when no CUDA device exists: ``apply_cpu_defaults``).
+    """
+    env_cfg.sim.device = device
+    if device == "cpu":
+        with contextlib.suppress(AttributeError):
+            env_cfg.sim.physics.use_cuda_graph = False
+    if agent_cfg is not None:
+        agent_cfg.device = device
 
 
 @contextlib.contextmanager
@@ -72,16 +87,12 @@ def policy_session(
             print(f"[g1_mimic] applying the overrides recorded with the checkpoint's run: {recorded}", flush=True)
         overrides = merge_overrides(recorded, list(overrides))
     env_cfg, agent_cfg = resolve_task_config(task, "rsl_rl_cfg_entry_point", play_mode=play_mode, overrides=list(overrides))
-    env_cfg.sim.device = device
+    use_device(env_cfg, device, agent_cfg)
     # play, evaluation and export hold the policy to the task's final (strict) termination thresholds,
     # without the training-only root assist
     env_cfg.curriculum = None
     if getattr(env_cfg.events, "assist", None) is not None:
         env_cfg.events.assist = None
-    if device == "cpu":
-        with contextlib.suppress(AttributeError):
-            env_cfg.sim.physics.use_cuda_graph = False
-    agent_cfg.device = device
     if num_envs is not None:
         env_cfg.scene.num_envs = num_envs
     if env_cfg_hook is not None:
