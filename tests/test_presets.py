@@ -87,3 +87,19 @@ def test_cpu_learn_task_uses_reference_actions_unless_default_pose_is_selected()
     assert env_cfg.actions.joint_pos.scale[".*_knee_joint"] == pytest.approx(0.351, abs=1e-3)
     if not torch.cuda.is_available():
         assert env_cfg.scene.num_envs == 128
+
+
+def test_task_cfgs_do_not_import_the_clip_generator():
+    """The task's cfgs (and the distillation task's) load without the IK clip generator (issue 17)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import g1_mimic.tasks.mimic.config.g1.env_cfg as c; "
+        "import g1_mimic.tasks.mimic.config.g1.agents.rsl_rl_distill_cfg; "
+        "assert c.G1MimicEnvCfg is not None; "
+        "print(sorted(m for m in sys.modules if m.startswith('g1_mimic.motion.generate')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

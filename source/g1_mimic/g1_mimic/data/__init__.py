@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: The bundled clip the task trains on by default (a standing arm wave).
+DEFAULT_CLIP = "wave"
+
 #: Folder of the bundled canonical motion files (``<name>.npz``).
 BUNDLED_MOTIONS_DIR = Path(__file__).resolve().parent / "motions"
 

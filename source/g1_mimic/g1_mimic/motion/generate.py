@@ -45,6 +45,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from g1_mimic.data import DEFAULT_CLIP  # the default training clip (the easiest), re-exported
 from g1_mimic.motion import quat as Q
 from g1_mimic.motion.format import Motion, motion_from_root_and_joints
 from g1_mimic.motion.kinematics import G1Kinematics, g1_kinematics
@@ -232,8 +233,6 @@ def _weight_shift() -> ClipSpec:
 _CLIPS: dict[str, ClipSpec] = {c.name: c for c in (_wave(), _squat(), _twist(), _bow(), _weight_shift())}
 #: Names of the clips :func:`generate_clip` knows, easiest first.
 CLIP_NAMES: tuple[str, ...] = tuple(_CLIPS)
-#: The easiest clip (legs nearly static, moderate arm motion): the default training target.
-DEFAULT_CLIP = "wave"
 
 
 def clip_spec(name: str) -> ClipSpec:

@@ -8,8 +8,7 @@ import torch
 from isaaclab.utils import configclass
 from isaaclab_tasks.utils import PresetCfg
 
-from g1_mimic.data import bundled_motion
-from g1_mimic.motion.generate import DEFAULT_CLIP
+from g1_mimic.data import DEFAULT_CLIP, bundled_motion
 from g1_mimic.robots.g1 import G1_ACTION_SCALE, G1_CFG
 from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, FEET_BODIES, TRACKED_BODIES
 
