@@ -103,3 +103,40 @@ def test_task_cfgs_do_not_import_the_clip_generator():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_cpu_robust_task_keeps_the_default_perturbations_that_cpu_learn_drops():
+    """Isaac-G1-Mimic-CPU-Robust-v0 = CPU-Learn plus pushes, start-up randomisation and RSI noise; built and
+    stepped, its envs get different default-joint offsets."""
+    from isaaclab_tasks.utils import resolve_task_config
+
+    import g1_mimic.tasks  # noqa: F401
+    from g1_mimic.tasks.mimic.env import MimicRLEnv
+
+    learn, learn_agent = resolve_task_config("Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    robust, robust_agent = resolve_task_config("Isaac-G1-Mimic-CPU-Robust-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    default, _ = resolve_task_config("Isaac-G1-Mimic-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    for name in ("push_robot", "physics_material", "add_joint_default_pos", "base_com"):
+        assert getattr(learn.events, name) is None
+        assert getattr(robust.events, name) is not None, name
+    assert robust.events.push_robot.params["velocity_range"] == default.events.push_robot.params["velocity_range"]
+    assert robust.commands.motion.pose_range == default.commands.motion.pose_range
+    assert robust.commands.motion.joint_position_range == default.commands.motion.joint_position_range != (0.0, 0.0)
+    # everything else is the CPU learning task's
+    assert type(robust.actions).__name__ == type(learn.actions).__name__
+    assert robust.rewards.action_rate_l2.weight == learn.rewards.action_rate_l2.weight
+    assert robust.scene.num_envs == learn.scene.num_envs
+    assert robust_agent.experiment_name == "g1_mimic_cpu_robust" != learn_agent.experiment_name
+    assert robust_agent.actor.distribution_cfg.init_std == learn_agent.actor.distribution_cfg.init_std
+
+    robust.scene.num_envs = 4
+    robust.seed = 0
+    env = MimicRLEnv(robust)
+    try:
+        env.reset()
+        for _ in range(5):
+            env.step(torch.zeros(4, 29))
+        offsets = env.scene["robot"].data.default_joint_pos
+        assert not torch.allclose(offsets[0], offsets[1]), "add_joint_default_pos draws per env"
+    finally:
+        env.close()

@@ -49,3 +49,14 @@ gym.register(
         "default_agent": "rsl_rl",
     },
 )
+
+gym.register(
+    id="Isaac-G1-Mimic-CPU-Robust-v0",
+    entry_point="g1_mimic.tasks.mimic.env:MimicRLEnv",
+    disable_env_checker=True,
+    kwargs={
+        "env_cfg_entry_point": f"{__name__}.env_cfg:G1MimicCPURobustEnvCfg",
+        "rsl_rl_cfg_entry_point": f"{agents.__name__}.rsl_rl_ppo_cfg:G1MimicCPURobustPPORunnerCfg",
+        "default_agent": "rsl_rl",
+    },
+)

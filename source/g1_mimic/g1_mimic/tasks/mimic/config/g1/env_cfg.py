@@ -128,6 +128,19 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
         super().__post_init__()
         # reference offsets by default; presets=default_pose selects BeyondMimic's default-pose offsets
         self.actions.default = self.actions.ref_actions
+        self.remove_perturbations()
+        for rewards in _alternatives(self.rewards):
+            for name in ("action_rate_l2", "joint_limit", "undesired_contacts"):
+                if hasattr(rewards, name):
+                    getattr(rewards, name).weight *= 0.1
+        if not cuda_available():
+            # 128 envs x 24 steps on mujoco_cpu: ~1.5 s per PPO iteration on 2 cores, the most samples/s
+            # per update of the counts measured (64: 0.86 s for half the samples; docs/performance.md)
+            self.scene.num_envs = 128
+
+    def remove_perturbations(self) -> None:
+        """No pushes, no start-up randomisation (friction, COM, default-joint offsets), and reference-state
+        init with small pose noise (±2 cm, ±0.05 rad yaw) and no velocity or joint noise."""
         for events in _alternatives(self.events):
             events.push_robot = None
             events.physics_material = None
@@ -137,14 +150,17 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
         cmd.pose_range = {"x": (-0.02, 0.02), "y": (-0.02, 0.02), "yaw": (-0.05, 0.05)}
         cmd.velocity_range = {}
         cmd.joint_position_range = (0.0, 0.0)
-        for rewards in _alternatives(self.rewards):
-            for name in ("action_rate_l2", "joint_limit", "undesired_contacts"):
-                if hasattr(rewards, name):
-                    getattr(rewards, name).weight *= 0.1
-        if not cuda_available():
-            # 128 envs x 24 steps on mujoco_cpu: ~1.5 s per PPO iteration on 2 cores, the most samples/s
-            # per update of the counts measured (64: 0.86 s for half the samples; docs/performance.md)
-            self.scene.num_envs = 128
+
+
+@configclass
+class G1MimicCPURobustEnvCfg(G1MimicCPULearnEnvCfg):
+    """``Isaac-G1-Mimic-CPU-Robust-v0``: the CPU learning task with the default task's perturbations kept:
+    velocity pushes every 1-3 s, friction, torso-COM and default-joint-offset randomisation at start-up,
+    and BeyondMimic's reference-state-init noise (pose, velocity, joints), for policies that survive
+    pushes in sim2sim (issue 14, point 4). Everything else as ``Isaac-G1-Mimic-CPU-Learn-v0``."""
+
+    def remove_perturbations(self) -> None:
+        """Keep them all."""
 
 
 @configclass

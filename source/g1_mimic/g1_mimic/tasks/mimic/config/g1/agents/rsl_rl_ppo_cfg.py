@@ -89,3 +89,10 @@ class G1MimicCPULearnPPORunnerCfg(G1MimicPPORunnerCfg):
         self.algorithm.desired_kl = 0.05
         self.save_interval = 100
         self.max_iterations = 5000  # bound the run with scripts/train.py --max_minutes
+
+
+@configclass
+class G1MimicCPURobustPPORunnerCfg(G1MimicCPULearnPPORunnerCfg):
+    """PPO for ``Isaac-G1-Mimic-CPU-Robust-v0``: the CPU learning PPO, its runs in their own log folder."""
+
+    experiment_name = "g1_mimic_cpu_robust"
