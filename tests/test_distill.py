@@ -160,9 +160,9 @@ def test_distill_script_writes_the_experts_clip_list_in_order(tmp_path):
         f"env.commands.motion.motion_file={MOTIONS / 'squat.npz'}"]}))
     assert distill.expert_clip(ckpt) == MOTIONS / "squat.npz"
     listed = distill.write_motion_list([MOTIONS / "squat.npz", MOTIONS / "wave.npz"], tmp_path / "list.yaml")
-    from g1_mimic.motion.library import MotionLibrary
+    from g1_mimic.motion.loading import parse_motion_list
 
-    assert [e[0].stem for e in MotionLibrary._parse_yaml(listed)] == ["squat", "wave"]
+    assert [e[0].stem for e in parse_motion_list(listed)] == ["squat", "wave"]
     argv = distill.build_train_argv([ckpt], listed, ["--max_minutes", "5"])
     assert argv[:6] == ["--task", distill.TASK, "--agent", "rsl_rl_distill_cfg_entry_point", "--motion", str(listed)]
     assert argv[-1] == f"agent.teacher.experts=['{ckpt.resolve()}']"

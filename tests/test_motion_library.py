@@ -433,3 +433,31 @@ def test_device(device, g1_clips):
     for key in ("joint_pos", "joint_vel", "body_pos_w", "body_quat_w", "body_lin_vel_w", "body_ang_vel_w"):
         torch.testing.assert_close(getattr(state, key).cpu(), getattr(ref, key), atol=1e-5, rtol=1e-5)
     assert set(lib.sampling_state()) >= {"clip/clip_0/success_rate", "clip/clip_2/prob", "adaptive/entropy"}
+
+
+def test_clip_and_start_time_samplers_on_their_own():
+    """The two samplers of the split library, without clips: values of weights, EMAs, counts and bins."""
+    import numpy as np
+
+    from g1_mimic.motion.sampling import ClipSampler, StartTimeSampler
+
+    clips = ClipSampler(["a", "b"], weights=[1.0, 3.0], clip_weighting="success_rate", success_alpha=0.5, success_floor=0.1)
+    assert torch.allclose(clips.probs(), torch.tensor([0.25, 0.75]))  # both at success 0.5: the weights decide
+    # two successes of a, one failure of b: s_a = 0.25 * 0.5 + 0.75 * 1 = 0.875, s_b = 0.5 * 0.5 = 0.25
+    clips.update(torch.tensor([0, 0, 1]), torch.tensor([0.0, 0.0, 1.0]))
+    assert torch.allclose(clips.clip_success_rate, torch.tensor([0.875, 0.25]))
+    assert clips.clip_episode_count.tolist() == [2, 1] and clips.clip_failure_count.tolist() == [0, 1]
+    f = torch.tensor([1.0 * 0.125, 3.0 * 0.75])
+    assert torch.allclose(clips.probs(), f / f.sum())
+    with pytest.raises(MotionLibraryError, match="all clip weights are 0"):
+        ClipSampler(["a"], weights=[0.0])
+
+    starts = StartTimeSampler(np.array([2.5, 1.0]), bin_duration=1.0, adaptive_alpha=1.0, adaptive_kernel_size=1)
+    assert starts.clip_num_bins.tolist() == [3, 1] and starts.clip_bin_start.tolist() == [0, 3]
+    assert torch.allclose(starts.clip_bin_width, torch.tensor([2.5 / 3, 1.0]))
+    assert starts.time_to_bin(torch.tensor([0, 0, 0, 1]), torch.tensor([0.0, 1.0, 9.0, 0.5])).tolist() == [0, 1, 2, 3]
+    starts.update(torch.tensor([0]), torch.tensor([2.0]), torch.tensor([1.0]))  # a failure in clip 0's last bin
+    assert starts.bin_failure_ema.tolist() == [0.0, 0.0, 1.0, 0.0]
+    p = starts.bin_probs()
+    u = 0.1 / 3
+    assert torch.allclose(p[:3], torch.tensor([u, u, 1 + u]) / (1 + 3 * u)) and float(p[3]) == 1.0
