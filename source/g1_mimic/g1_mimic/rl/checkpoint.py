@@ -155,10 +155,11 @@ def install_safe_runner_load(exit_prefix: str | None = None) -> None:
     def load(self, path: str, load_cfg: dict | None = None, strict: bool = True, map_location: str | None = None) -> dict:
         try:
             loaded = load_checkpoint(path, map_location)
-            if "actor_state_dict" in self.alg.save():  # a PPO runner: a distilled student loads as its policy
+            current = self.alg.save()
+            if "actor_state_dict" in current:  # a PPO runner: a distilled student loads as its policy
                 loaded, student_cfg = as_policy_checkpoint(loaded)
                 load_cfg = student_cfg or load_cfg
-            check_sizes(path, loaded, self.alg.save())
+            check_sizes(path, loaded, current)
         except CheckpointError as exc:
             prefix = getattr(OnPolicyRunner.load, "_g1_mimic_exit_prefix", None)
             if prefix is None:
