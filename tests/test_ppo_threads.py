@@ -63,3 +63,4 @@ def test_cpu_runner_cfg_selects_it_with_every_core():
     assert cfg.algorithm.class_name == "g1_mimic.rl.ppo:G1MimicPPO"
     assert cfg.algorithm.update_threads == default_num_threads()
     assert cfg.actor.distribution_cfg.init_std == 0.3 and cfg.algorithm.desired_kl == 0.05
+    assert tuple(cfg.actor.distribution_cfg.std_range) == (0.05, 0.4)
