@@ -54,6 +54,8 @@ CONTRACT_FORMAT = "g1_mimic.deploy_contract"
 CONTRACT_VERSION = 1
 #: File name of the contract beside the ONNX file.
 CONTRACT_FILENAME = "policy.json"
+#: The policy graph written beside it (:mod:`g1_mimic.rl.policy_graph`).
+GRAPH_FILENAME = "policy_graph.onnx"
 
 OFFSET_DEFAULT = "default_joint_pos"
 OFFSET_REFERENCE = "reference_joint_pos"

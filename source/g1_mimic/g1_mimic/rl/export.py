@@ -14,6 +14,7 @@ JSON-encoded; :func:`read_onnx_metadata` decodes it), and rendered as unitree_rl
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ from g1_mimic.deploy.contract import (
     CONTRACT_FILENAME,
     CONTRACT_FORMAT,
     CONTRACT_VERSION,
+    GRAPH_FILENAME,
     OFFSET_DEFAULT,
     OFFSET_REFERENCE,
     TERM_KINDS,
@@ -406,21 +408,66 @@ def export_policy(runner, env, out_dir: str | os.PathLike) -> dict[str, Path]:
             "batch_size": 1,
             "opset": int(model.opset_import[0].version) if model.opset_import else None,
         }
+        graph_path = os.path.join(tmp, GRAPH_FILENAME)
+        contract["policy_graph"] = _export_graph(runner, env, contract, graph_path)
         validate_contract(contract, require_supported_terms=False)
-        del model.metadata_props[:]
-        for key, value in contract_to_metadata(contract).items():
-            prop = model.metadata_props.add()
-            prop.key = key
-            prop.value = value
-        onnx.save(model, onnx_path)
+        files = ["policy.onnx", "policy.pt", CONTRACT_FILENAME, DEPLOY_YAML_FILENAME]
+        for path in (onnx_path, graph_path):
+            if not os.path.exists(path):
+                continue
+            model = onnx.load(path)
+            del model.metadata_props[:]
+            for key, value in contract_to_metadata(contract).items():
+                prop = model.metadata_props.add()
+                prop.key = key
+                prop.value = value
+            onnx.save(model, path)
+        if os.path.exists(graph_path):
+            files.append(GRAPH_FILENAME)
         write_json_atomic(contract, os.path.join(tmp, CONTRACT_FILENAME))
         write_deploy_yaml(contract, os.path.join(tmp, DEPLOY_YAML_FILENAME))
         paths = {}
-        for name in ("policy.onnx", "policy.pt", CONTRACT_FILENAME, DEPLOY_YAML_FILENAME):
+        for name in files:
             dst = out_dir / name
             shutil.move(os.path.join(tmp, name), dst)
             paths[name] = dst
     return paths
+
+
+def _on_cpu(clips):
+    """A shallow copy of a clip store (the motion library) whose tensors are on the CPU (the graph is traced there)."""
+    if clips.device.type == "cpu":
+        return clips
+    out = copy.copy(clips)
+    for name, value in vars(clips).items():
+        if isinstance(value, torch.Tensor):
+            setattr(out, name, value.cpu())
+    out.device = torch.device("cpu")
+    return out
+
+
+def _export_graph(runner, env, contract: dict[str, Any], path: str) -> dict[str, Any]:
+    """Write the policy graph (:mod:`g1_mimic.rl.policy_graph`, the env's clips baked in) to ``path``;
+    returns the contract's ``policy_graph`` section (file, I/O schema, baked clips), or, for a policy
+    whose observation has a term the graph cannot compute, ``{"file": None, "reason": ...}``."""
+    from g1_mimic.rl.policy_graph import PolicyGraph, export_policy_graph, graph_inputs
+
+    cmd = env.command_manager.get_term(contract["reference"]["command"])
+    actor = runner.alg.get_policy().as_jit().to("cpu").eval()
+    try:
+        graph = PolicyGraph(contract, _on_cpu(cmd.library), actor)
+    except ContractError as exc:
+        return {"file": None, "reason": str(exc)}
+    export_policy_graph(graph, path)
+    return {
+        "file": GRAPH_FILENAME,
+        "inputs": graph_inputs(graph),
+        "outputs": graph.output_names,
+        "clip_names": list(cmd.library.clip_names),
+        "body_names": list(graph.body_names),
+        "joint_order": "sdk_joint_names",
+        "meaning": "rl/policy_graph.py: robot measurements, clip time and previous action -> PD targets",
+    }
 
 
 def read_onnx_metadata(path: str | os.PathLike) -> dict[str, Any]:
