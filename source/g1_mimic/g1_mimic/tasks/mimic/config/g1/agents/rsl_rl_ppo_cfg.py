@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import torch
 from isaaclab.utils import configclass
-from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg
+from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg, RslRlSymmetryCfg
+from isaaclab_tasks.utils import PresetCfg
+
+from g1_mimic.rl.symmetry import mirror_observations_actions
+
+
+@configclass
+class SymmetryPresetCfg(PresetCfg):
+    """Left-right symmetry augmentation of the PPO update: none (``default``) or, with ``presets=symmetry``,
+    every mini-batch doubled by its mirror image (:mod:`g1_mimic.rl.symmetry`, rsl_rl's ``Symmetry``)."""
+
+    default: RslRlSymmetryCfg | None = None
+    symmetry: RslRlSymmetryCfg = RslRlSymmetryCfg(
+        use_data_augmentation=True, data_augmentation_func=mirror_observations_actions
+    )
 
 
 @configclass
@@ -15,6 +29,8 @@ class G1MimicPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
 
     update_threads: int | None = None
     """Torch threads of the PPO update (the rollout keeps the process's count); None: unchanged."""
+
+    symmetry_cfg: RslRlSymmetryCfg | None = SymmetryPresetCfg()
 
 
 @configclass
