@@ -80,33 +80,29 @@ def history_run(tmp_path_factory):
 
 
 def _replay(run: dict, env_id: int) -> None:
-    """Run the ONNX graph over one env's records, carrying its state outputs; compare with the env."""
-    import onnxruntime as ort
-
+    """The deploy GraphRuntime over one env's records (it carries the graph's state); compare with the env."""
+    from g1_mimic.deploy import GraphRuntime, RobotState
     from g1_mimic.robots.g1_constants import SDK_JOINT_NAMES
 
-    sess = ort.InferenceSession(str(run["paths"]["policy_graph.onnx"]), providers=["CPUExecutionProvider"])
-    inputs = {i.name: i for i in sess.get_inputs()}
-    outputs = [o.name for o in sess.get_outputs()]
-    state = {n: np.zeros([d if isinstance(d, int) else 1 for d in i.shape], np.float32)
-             for n, i in inputs.items() if n.startswith(("history_", "filter_state"))}
     c = run["contract"]
+    rt = GraphRuntime(run["paths"]["policy_graph.onnx"])
     env_to_sdk_targets = [c["joint_names"].index(j) for j in SDK_JOINT_NAMES]
     for k, rec in enumerate(run["records"]):
-        feed = {
-            n: rec[n][env_id : env_id + 1].astype(np.int64 if n == "clip_index" else np.float32)
-            for n in inputs if n in rec
-        }
-        feed["align_quat_w"] = np.array([[0.0, 0.0, 0.0, 1.0]], np.float32)
-        feed["align_pos_w"] = np.zeros((1, 3), np.float32)
-        feed.update(state)
-        out = dict(zip(outputs, sess.run(None, feed), strict=True))
-        err = np.abs(out["action"][0] - rec["env_action"][env_id]).max()
+        r = {n: v[env_id] for n, v in rec.items()}
+        if r["reset"][0] > 0.5:
+            rt.reset()
+        rt.clip_index = r["clip_index"].reshape(1).astype(np.int64)
+        rt.last_action = r["last_action"].reshape(1, -1).astype(np.float32)  # the env's, not our own
+        state = RobotState(
+            root_pos_w=np.zeros(3), root_quat_w=r["root_quat_w"], root_lin_vel_w=r["root_lin_vel_w"],
+            root_ang_vel_w=r["root_ang_vel_w"], joint_pos=r["joint_pos"], joint_vel=r["joint_vel"],
+            anchor_pos_w=r["anchor_pos_w"], anchor_quat_w=r["anchor_quat_w"], joint_names=SDK_JOINT_NAMES,
+        )
+        out = rt.step(state, float(r["time_s"][0]))
+        err = np.abs(out.action - r["env_action"]).max()
         assert err <= TOL, f"step {k} env {env_id}: the graph's action differs from the env's by {err:.3g}"
-        target_env = rec["env_targets"][env_id][env_to_sdk_targets]
-        err = np.abs(out["joint_pos_target"][0] - target_env).max()
+        err = np.abs(out.joint_pos_target_sdk - r["env_targets"][env_to_sdk_targets]).max()
         assert err <= TOL, f"step {k} env {env_id}: the graph's PD targets differ from the env's by {err:.3g}"
-        state = {n: out[f"{n}_out"] for n in state}
 
 
 def test_graph_schema_is_in_the_contract(default_run):
@@ -151,3 +147,12 @@ def test_graph_refuses_a_term_it_cannot_compute(default_run):
     clips = ClipStore([motion], c["reference"]["joint_names"], [c["robot"]["anchor_body"]])
     with pytest.raises(ContractError, match=r"observation.terms\[2\].kind"):
         PolicyGraph(c, clips, torch.nn.Identity())
+
+
+def test_graph_runtime_refuses_an_unknown_clip_and_a_plain_policy(default_run):
+    from g1_mimic.deploy import ContractError, GraphRuntime
+
+    with pytest.raises(ContractError, match="no clip 'nope' in the graph"):
+        GraphRuntime(default_run["paths"]["policy_graph.onnx"], clip="nope")
+    with pytest.raises(ContractError, match="not the policy graph's; give the exported policy_graph.onnx"):
+        GraphRuntime(default_run["paths"]["policy.onnx"])

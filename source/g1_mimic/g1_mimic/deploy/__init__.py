@@ -5,6 +5,7 @@ checks it in a fresh interpreter).
 
 * :mod:`~g1_mimic.deploy.contract`: the deploy contract (schema, validation, checks against the ONNX file);
 * :mod:`~g1_mimic.deploy.runtime`: :class:`PolicyRuntime` (robot state + reference -> PD targets);
+* :mod:`~g1_mimic.deploy.graph_runtime`: :class:`GraphRuntime` (the same from ``policy_graph.onnx`` alone);
 * :mod:`~g1_mimic.deploy.state`: :class:`RobotState` and anchor forward kinematics;
 * :mod:`~g1_mimic.deploy.reference`: the reference at time ``t`` as the env computes it;
 * :mod:`~g1_mimic.deploy.observations`: the observation terms;
@@ -14,6 +15,7 @@ checks it in a fresh interpreter).
 """
 
 from .contract import CONTRACT_FORMAT, CONTRACT_VERSION, ContractError, load_contract, validate_contract
+from .graph_runtime import GraphRuntime, GraphStepOutput
 from .runtime import PolicyRuntime, StepOutput, load_policy_contract
 from .state import AnchorKinematics, RobotState
 
@@ -22,6 +24,8 @@ __all__ = [
     "CONTRACT_VERSION",
     "AnchorKinematics",
     "ContractError",
+    "GraphRuntime",
+    "GraphStepOutput",
     "PolicyRuntime",
     "RobotState",
     "StepOutput",
