@@ -274,3 +274,25 @@ def test_targets_set_once_per_step_and_hold_over_substeps(env):
             torch.testing.assert_close(targets, term.processed_actions)
     finally:
         robot.set_joint_position_target_index = inner
+
+
+def test_frame0_share_starts_that_share_of_resets_at_frame_0(env):
+    cmd = _cmd(env)
+    try:
+        cmd.cfg.frame0_share = 1.0
+        env.reset()
+        assert torch.all(cmd.start_time == 0.0) and torch.all(cmd.time_s == 0.0)
+        cmd.cfg.frame0_share = 0.5
+        ids = torch.arange(env.num_envs)
+        starts = []
+        for _ in range(50):
+            cmd._resample_command(ids)
+            starts.append(cmd.start_time.clone())
+        at_zero = (torch.cat(starts) == 0.0).float().mean().item()
+        assert 0.35 < at_zero < 0.65, at_zero  # 200 draws of a fair coin; sampled starts are never exactly 0
+        cmd.cfg.frame0_share = 0.0
+        env.reset()
+        assert torch.all(cmd.start_time > 0.0)
+    finally:
+        cmd.cfg.frame0_share = 0.0
+        env.reset()

@@ -118,12 +118,12 @@ def test_folder_convert_one_line_per_file_summary_and_no_output_for_the_bad_one(
     code, stdout, _ = _cli("convert", src, out, "--quiet")
     lines = stdout.strip().splitlines()
     assert code == 1
-    assert len(lines) == 4 and lines[-1] == "2 of 3 file(s) converted; 1 failed; 1 with warnings"
+    assert len(lines) == 4 and lines[-1] == "2 of 3 file(s) converted; 1 failed; 2 with warnings"
     assert "FAILED broken_60hz.csv" in lines[1] and "line 2" in lines[1]
     assert sorted(p.name for p in out.iterdir()) == ["asap_walk_23dof_30hz.npz", "g1moves_B_HandsUp_29dof_60hz.npz"]
     assert load_motion(out / "g1moves_B_HandsUp_29dof_60hz.npz").num_frames == 368
     code, stdout, _ = _cli("validate", src)
-    assert code == 1 and stdout.strip().splitlines()[-1] == "2 of 3 file(s) valid; 1 failed; 1 with warnings"
+    assert code == 1 and stdout.strip().splitlines()[-1] == "2 of 3 file(s) valid; 1 failed; 2 with warnings"
     # a folder into a .npz is refused before anything is written
     code, _, err = _cli("convert", src, tmp_path / "x.npz")
     assert code == 1 and "must be a folder" in err and not (tmp_path / "x.npz").exists()
@@ -226,3 +226,29 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "in the table already" in again.stdout
 
+
+
+def test_one_sided_support_is_reported_with_the_foot_and_its_heights(tmp_path):
+    # G1 Moves' HandsUp: the right foot hovers 1-2 cm above the floor for the whole clip, the left stands
+    _, report = import_motion(HANDSUP, ImportOptions(out_fps=None))
+    warned = [w for w in report.warnings if "one-sided support" in w]
+    assert len(warned) == 1 and "'right_ankle_roll_link' is within 1 cm of the floor in 0 %" in warned[0]
+    assert "'left_ankle_roll_link' is in 100 %" in warned[0]
+    # both feet at the same height: no warning
+    from g1_mimic.motion.validate import ValidationReport, check_feet
+
+    both = ValidationReport("x.npz")
+    check_feet(np.zeros((50, 2)), where="x.npz", report=both)
+    assert not both.warnings
+    one = ValidationReport("x.npz")
+    check_feet(np.stack([np.zeros(50), np.full(50, 0.02)], axis=1), where="x.npz", report=one)
+    assert len(one.warnings) == 1 and "median height 2.0 cm, lowest 2.0 cm" in one.warnings[0]
+
+
+def test_trimming_a_canonical_npz_checks_its_stored_bodies_on_the_kept_frames(tmp_path):
+    full = tmp_path / "handsup.npz"
+    convert_motion(HANDSUP, full, ImportOptions(out_fps=None))
+    trimmed, report = import_motion(full, ImportOptions(out_fps=None, trim_start=1.0))
+    assert trimmed.num_frames == 442 - 60
+    assert not [w for w in report.warnings if "forward kinematics" in w or "stored" in w]
+    np.testing.assert_allclose(trimmed.joint_pos[0], load_motion(full).joint_pos[60], atol=1e-6)

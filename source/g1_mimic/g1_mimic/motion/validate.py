@@ -27,6 +27,9 @@ root too fast                   pelvis speed between frames above ``ROOT_MAX_SPE
 feet below the floor            lowest foot point below ``-FOOT_PENETRATION_TOL`` (3 cm)      warning
 feet never on the floor         lowest foot point of the whole clip above ``FOOT_FLOAT_TOL``  warning
                                 (5 cm)
+one foot never on the floor     a foot within ``FOOT_CONTACT_HEIGHT`` (1 cm) of the floor in  warning
+                                < ``ONE_FOOT_MAX_CONTACT`` (5 %) of the frames while the
+                                other is in > ``ONE_FOOT_MIN_OTHER`` (50 %)
 stored body positions vs FK     disagreement above ``FK_BODY_TOL`` (1 cm)                     warning
 ==============================  ===========================================================  =======
 """
@@ -63,17 +66,26 @@ ROOT_MAX_SPEED = 10.0
 FOOT_PENETRATION_TOL = 0.03
 #: If the lowest foot point over the whole clip is higher than this, the clip floats.
 FOOT_FLOAT_TOL = 0.05
+#: A foot whose lowest point is within this of z = 0 (m) counts as on the floor (one-sided support check).
+FOOT_CONTACT_HEIGHT = 0.01
+#: One-sided support: one foot on the floor in fewer than this fraction of the frames ...
+ONE_FOOT_MAX_CONTACT = 0.05
+#: ... while the other is on the floor in more than this fraction.
+ONE_FOOT_MIN_OTHER = 0.5
 #: Stored body positions may differ from our forward kinematics by this much (m).
 FK_BODY_TOL = 0.01
 
 __all__ = [
     "FK_BODY_TOL",
+    "FOOT_CONTACT_HEIGHT",
     "FOOT_FLOAT_TOL",
     "FOOT_PENETRATION_TOL",
     "FPS_MAX",
     "FPS_MIN",
     "JOINT_LIMIT_TOL",
     "MIN_FRAMES",
+    "ONE_FOOT_MAX_CONTACT",
+    "ONE_FOOT_MIN_OTHER",
     "QUAT_NORM_MAX_DEVIATION",
     "QUAT_NORM_TOL",
     "ROOT_MAX_HEIGHT",
@@ -494,7 +506,11 @@ def check_feet(
     feet: Sequence[str] = FEET_BODIES,
     frames: FrameRef | None = None,
 ) -> None:
-    """Warn about feet below the floor (> :data:`FOOT_PENETRATION_TOL`) and clips that never touch it."""
+    """Warn about feet below the floor (> :data:`FOOT_PENETRATION_TOL`), clips that never touch it, and
+    one-sided support: a foot that (almost) never touches the floor while the other mostly does.
+
+    ``heights`` ``[T, F]``: the lowest point of each foot (m, world z), :func:`foot_heights`.
+    """
     ref = frames or FrameRef()
     lowest = heights.min(axis=1)
     sunk = np.nonzero(lowest < -FOOT_PENETRATION_TOL)[0]
@@ -513,6 +529,17 @@ def check_feet(
             f"{lowest[k] * 100:.1f} cm above z = 0 (frame {k}; tolerance {FOOT_FLOAT_TOL * 100:g} cm). "
             "Lower the root (--align-ground) or check the root height of the retargeting."
         )
+    if heights.shape[1] == 2:
+        contact = (heights < FOOT_CONTACT_HEIGHT).mean(axis=0)
+        for f in range(2):
+            if contact[f] < ONE_FOOT_MAX_CONTACT and contact[1 - f] > ONE_FOOT_MIN_OTHER:
+                report.warn(
+                    f"{where}: one-sided support: '{feet[f]}' is within {FOOT_CONTACT_HEIGHT * 100:g} cm of the floor in "
+                    f"{contact[f] * 100:.0f} % of the frames (median height {np.median(heights[:, f]) * 100:.1f} cm, lowest "
+                    f"{heights[:, f].min() * 100:.1f} cm) while '{feet[1 - f]}' is in {contact[1 - f] * 100:.0f} %. "
+                    "The simulated robot cannot stand like that while tracking the rest; a difference between the "
+                    "retargeting's robot model and this one (foot geometry, leg lengths) can cause it."
+                )
 
 
 def check_fk_agreement(

@@ -281,9 +281,11 @@ def _process(
     say(f"forward kinematics of {T} input frames (feet vs floor, stored body positions)")
     bodies = kin.forward(kin.qpos(root_pos, root_quat, joint_pos))
     if raw.ref_body_pos_w is not None and len(raw.ref_body_names):
-        fk_pos = bodies["body_pos_w"][:, kin.body_indices(raw.ref_body_names)]
+        # the stored bodies of the frames kept by trimming / --fix-start (blended-in frames have none)
+        fk_pos = bodies["body_pos_w"][prepended:, kin.body_indices(raw.ref_body_names)]
         worst = check_fk_agreement(
-            raw.ref_body_pos_w, fk_pos, raw.ref_body_names, where=where, report=report, hint=raw.ref_hint, frames=ref
+            np.asarray(raw.ref_body_pos_w)[kept], fk_pos, raw.ref_body_names, where=where, report=report,
+            hint=raw.ref_hint, frames=FrameRef(None if raw.frame_lines is None else np.asarray(raw.frame_lines)[kept]),
         )
         source["stored_body_pos_max_error_m"] = worst
     heights = foot_heights(bodies["body_pos_w"], bodies["body_quat_w"], kin.body_names, kinematics=kin)

@@ -47,6 +47,11 @@ class MotionCommand(CommandTerm):
 
     def __init__(self, cfg: MotionCommandCfg, env: ManagerBasedRLEnv):
         super().__init__(cfg, env)
+        if not 0.0 <= cfg.frame0_share <= 1.0:
+            raise ValueError(
+                f"env.commands.motion.frame0_share must be a share in [0, 1], got {cfg.frame0_share}; "
+                "e.g. env.commands.motion.frame0_share=0.2"
+            )
         self.robot: Articulation = env.scene[cfg.asset_name]
         self.joint_names: list[str] = list(self.robot.joint_names)
         self.body_names: list[str] = list(cfg.body_names)
@@ -278,6 +283,9 @@ class MotionCommand(CommandTerm):
                 clips = env_ids.long() % self.library.num_clips
         else:
             clips, times = self.library.sample(env_ids.numel())
+            if self.cfg.frame0_share > 0.0:
+                from_start = torch.rand(times.shape, device=times.device) < self.cfg.frame0_share
+                times = torch.where(from_start, torch.zeros_like(times), times)
         self.clip_ids[env_ids] = clips
         # the episode counter of these envs is reset to 0 by the env, so time_s == start_time
         self.start_time[env_ids] = times
@@ -394,6 +402,12 @@ class MotionCommandCfg(CommandTermCfg):
 
     sequential_clips: bool = False
     """With ``start_at_zero``: env ``i`` plays clip ``i % num_clips`` (evaluation covers every clip)."""
+
+    frame0_share: float = 0.0
+    """Training: the share of resets (0 to 1) that start at frame 0 of the sampled clip instead of at the
+    sampled start time, so that some episodes play the clip from its start, as evaluation does, and meet
+    the deviations that build up over a whole clip (pair it with an ``episode_length_s`` as long as the
+    clip). Ignored with ``start_at_zero``."""
 
     tail_s: float = 0.0
     """Seconds the episode continues after the clip ends (the reference holds or blends, see ``tail_mode``)."""
