@@ -33,12 +33,12 @@ ckpt=$("$py" -c "from g1_mimic.rl.checkpoint import latest_checkpoint; print(lat
 echo "[run] evaluating $ckpt"
 "$py" scripts/evaluate.py --checkpoint "$ckpt" --num_envs 16 --num_episodes 16 --json "${run_dir}eval.json" "${motion_args[@]}"
 echo "[run] sim2sim: the exported policy in plain MuJoCo (no Isaac Lab)"
-"$py" scripts/sim2sim.py --policy "${run_dir}exported/policy.onnx" --motion "${G1_MIMIC_MOTION:-wave}" --json "${run_dir}sim2sim.json" \
+"$py" scripts/sim2sim.py --policy "${run_dir}exported/policy_graph.onnx" --motion "${G1_MIMIC_MOTION:-wave}" --json "${run_dir}sim2sim.json" \
   --render "${run_dir}policy.gif" --beside --width 320 --height 240 --fps 12 --no_shadows
 "$py" scripts/plot_learning_curve.py "$run_dir" --out "${run_dir}learning_curve.png"
 echo "[run] done in $(( $(date +%s) - start )) s (after install)."
 echo "[run] checkpoint: $ckpt"
-echo "[run] exported:   ${run_dir}exported/policy.onnx"
+echo "[run] exported:   ${run_dir}exported/ (policy_graph.onnx: sensors to PD targets, the clip baked in; policy.onnx, policy.json, deploy.yaml)"
 echo "[run] report:     ${run_dir}eval.json"
 echo "[run] sim2sim:    ${run_dir}sim2sim.json"
 echo "[run] video:      ${run_dir}policy.gif (the policy in plain MuJoCo, the reference beside it in blue)"

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.policy is not None:
-            from g1_mimic.deploy.runtime import load_policy_contract
+            from g1_mimic.deploy.contract import load_policy_contract
 
             _, contract = load_policy_contract(args.policy, args.contract, require_supported_terms=False)
             base = Path(args.contract).parent if args.contract else Path(args.policy).parent

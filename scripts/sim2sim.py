@@ -1,13 +1,16 @@
-"""Sim2sim: run an exported policy through the deploy runtime on the G1 in plain MuJoCo C (no Isaac Lab, no torch).
+"""Sim2sim: run an exported policy graph on the G1 in plain MuJoCo C (no Isaac Lab, no torch).
 
-    python scripts/sim2sim.py --policy logs/rsl_rl/g1_mimic/<run>/exported/policy.onnx --motion wave
-        [--contract policy.json] [--episodes 1] [--standing_s 3] [--json report.json] [--render out.mp4|out.gif [--beside] [--width 480 --height 360 --fps 20 --no_shadows]]
+    python scripts/sim2sim.py --policy logs/rsl_rl/g1_mimic/<run>[/exported/policy_graph.onnx] [--motion CLIP] [--start_s S]
+        [--episodes 1] [--standing_s 3] [--json report.json] [--render out.mp4|out.gif [--beside] [--width 480 --height 360 --fps 20 --no_shadows]]
         [--friction F] [--delay_steps K] [--obs_noise S] [--push_at T --push_vel VX[,VY[,VZ]]] [--pd actuator|torque]
 
-Every episode starts on the clip's first frame; metrics follow ``scripts/evaluate.py``
+The policy graph (``exported/policy_graph.onnx``) holds the clips it was trained on; ``--motion``
+picks one of them by name, or by a file whose name (stem) is a baked clip's (default: the first).
+A clip the graph does not hold: export a graph with it first
+(``scripts/play.py --checkpoint CKPT --motion FILE --export_only``). Every episode starts on the
+reference at ``--start_s`` (default: the first frame); metrics follow ``scripts/evaluate.py``
 (``success_rate``, ``standing_after_end``, ``mpkpe_m``, ``r_mpkpe_m``, ``joint_pos_rmse_rad``,
-``ee_pos_error_m``; see :mod:`g1_mimic.deploy.sim2sim` and ``docs/deploy.md``). ``--motion`` takes
-a canonical ``.npz`` or the name of a bundled clip.
+``ee_pos_error_m``; see :mod:`g1_mimic.deploy.sim2sim` and ``docs/deploy.md``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 
 from g1_mimic.cliargs import positive
 
+GRAPH = "policy_graph.onnx"
+
 
 def _vector(text: str) -> tuple[float, float, float]:
     parts = [float(p) for p in text.replace(" ", "").split(",") if p]
@@ -27,46 +32,50 @@ def _vector(text: str) -> tuple[float, float, float]:
     return tuple(parts + [0.0] * (3 - len(parts)))  # type: ignore[return-value]
 
 
-def _motion_path(text: str) -> Path:
-    path = Path(text)
-    if path.is_file():
-        return path
-    from g1_mimic.data import bundled_motion
-
-    try:
-        return bundled_motion(text)
-    except FileNotFoundError as exc:
-        raise SystemExit(f"[sim2sim] --motion {text}: no such file, and {exc}") from exc
-
-
-def _policy_path(text: str) -> Path:
-    """The exported ONNX policy a ``--policy`` argument names: a file, a run folder, an ``exported/`` folder,
-    or ``latest`` (the newest run under ``logs/rsl_rl/*/`` with an exported policy)."""
+def _graph_path(text: str) -> Path:
+    """The policy graph a ``--policy`` argument names: the graph file, ``policy.onnx`` beside it, a run folder,
+    an ``exported/`` folder, or ``latest`` (the newest run under ``logs/rsl_rl/*/`` with an exported graph)."""
     if text == "latest":
-        runs = [p.parent.parent for p in Path("logs/rsl_rl").glob("*/*/exported/policy.onnx")]
+        runs = [p.parent.parent for p in Path("logs/rsl_rl").glob(f"*/*/exported/{GRAPH}")]
         if not runs:
-            raise SystemExit("[sim2sim] --policy latest: no run with exported/policy.onnx under logs/rsl_rl/; train first")
-        return max(runs, key=lambda r: r.name) / "exported" / "policy.onnx"
+            raise SystemExit(f"[sim2sim] --policy latest: no run with exported/{GRAPH} under logs/rsl_rl/; train first")
+        return max(runs, key=lambda r: r.name) / "exported" / GRAPH
     path = Path(text)
     if path.is_dir():
-        for candidate in (path / "exported" / "policy.onnx", path / "policy.onnx"):
+        for candidate in (path / "exported" / GRAPH, path / GRAPH):
             if candidate.is_file():
                 return candidate
-        raise SystemExit(f"[sim2sim] --policy {path}: a folder with no exported/policy.onnx or policy.onnx")
+        raise SystemExit(
+            f"[sim2sim] --policy {path}: a folder with no exported/{GRAPH} or {GRAPH}; "
+            "export it with scripts/play.py --checkpoint CKPT --export_only"
+        )
     if not path.is_file():
         raise SystemExit(f"[sim2sim] --policy {path}: no such file or run folder (or give 'latest')")
+    if path.name != GRAPH and (path.parent / GRAPH).is_file():
+        return path.parent / GRAPH  # policy.onnx named: the graph exported beside it
     return path
+
+
+def _clip(motion: str | None, clip_names: list[str]) -> str | int:
+    """The baked clip ``--motion`` names (a clip name or a file whose stem is one); the first without it."""
+    if motion is None:
+        return 0
+    for name in (motion, Path(motion).stem):
+        if name in clip_names:
+            return name
+    raise SystemExit(
+        f"[sim2sim] --motion {motion}: the policy graph holds the clips {clip_names}, not this one; export a graph "
+        f"with it: scripts/play.py --checkpoint CKPT --motion {motion} --export_only"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--policy", required=True, help="exported policy.onnx, a run folder (its exported/policy.onnx) or latest"
+        "--policy", required=True, help=f"exported {GRAPH} (or policy.onnx beside it), a run folder, or latest"
     )
-    parser.add_argument(
-        "--motion", required=True, help="canonical motion .npz, or a bundled clip name (wave, squat, ...)"
-    )
-    parser.add_argument("--contract", default=None, help="deploy contract (default: policy.json beside the ONNX file)")
+    parser.add_argument("--motion", default=None, help="a clip baked into the graph, by name or file (default: the first)")
+    parser.add_argument("--start_s", type=float, default=0.0, help="start every episode on the reference at this clip time (s)")
     parser.add_argument("--episodes", type=positive(int), default=1, help="episodes to run (differ only with --obs_noise)")
     parser.add_argument(
         "--standing_s", type=float, default=3.0, help="seconds the reference holds its last frame after the clip"
@@ -104,12 +113,18 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     from g1_mimic.deploy.contract import ContractError, write_json_atomic
-    from g1_mimic.deploy.sim2sim import Sim2SimOptions, rollout_motion, run_sim2sim
+    from g1_mimic.deploy.graph_runtime import GraphRuntime
+    from g1_mimic.deploy.sim2sim import Sim2SimOptions, reference_motion, rollout_motion, run_sim2sim
 
-    args.policy = str(_policy_path(args.policy))
-    motion = _motion_path(args.motion)
+    graph = _graph_path(args.policy)
+    try:
+        clip = _clip(args.motion, GraphRuntime(graph).clip_names)
+    except (ContractError, FileNotFoundError) as exc:
+        print(f"[sim2sim] refused: {exc}", file=sys.stderr)
+        return 2
     opts = Sim2SimOptions(
         episodes=args.episodes,
+        start_s=args.start_s,
         standing_s=args.standing_s,
         friction=args.friction,
         delay_steps=args.delay_steps,
@@ -120,18 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         record=args.render is not None,
     )
-    print(f"[sim2sim] {args.policy} on {motion} ({args.episodes} episode(s), {args.pd} PD)", flush=True)
+    print(f"[sim2sim] {graph}, clip {clip!r} from {args.start_s:g} s ({args.episodes} episode(s), {args.pd} PD)", flush=True)
     try:
-        report, episodes, runtime = run_sim2sim(
-            args.policy, motion, opts, contract=args.contract, progress=lambda s: print(s, flush=True)
-        )
-    except ContractError as exc:
+        report, episodes, runtime = run_sim2sim(graph, clip, opts, progress=lambda s: print(s, flush=True))
+    except (ContractError, ValueError) as exc:
         print(f"[sim2sim] refused: {exc}", file=sys.stderr)
         return 2
-    except FileNotFoundError as exc:
-        print(f"[sim2sim] {exc}", file=sys.stderr)
-        return 2
-    report.update({"policy": str(args.policy), "motion": str(motion)})
+    report.update({"policy": str(graph), "motion": runtime.clip_name})
     print(
         f"[sim2sim] success {100 * report['success_rate']:.1f}%, standing after end {100 * report['standing_after_end']:.1f}%, "
         f"MPKPE {100 * report['mpkpe_m']:.2f} cm, joint RMSE {report['joint_pos_rmse_rad']:.3f} rad",
@@ -144,15 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         from g1_mimic.motion.render import render_motion
 
         sim = MujocoG1(runtime.contract)
-        rollout = rollout_motion(runtime, sim, episodes[0].qpos)
         out = render_motion(
-            rollout,
+            rollout_motion(runtime, sim, episodes[0].qpos),
             args.render,
             width=args.width,
             height=args.height,
             fps=args.fps,
             shadows=not args.no_shadows,
-            reference=runtime.motion,
+            reference=reference_motion(runtime, sim, episodes[0]),
             reference_offset=(0.0, 1.0 if args.beside else 0.0, 0.0),
             progress=True,
         )

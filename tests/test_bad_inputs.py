@@ -109,7 +109,7 @@ def test_non_positive_counts_are_refused_not_replaced(tmp_path, script, args, me
 def test_sim2sim_refuses_a_corrupt_onnx_in_one_line(tmp_path):
     run = tmp_path / "run" / "exported"
     run.mkdir(parents=True)
-    (run / "policy.onnx").write_bytes(b"not a model")
+    (run / "policy_graph.onnx").write_bytes(b"not a model")
     proc = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "sim2sim.py"), "--policy", str(tmp_path / "run"), "--motion", "wave",
          "--json", str(tmp_path / "r.json")],

@@ -1,9 +1,10 @@
-"""Deploy contract and deploy runtime against the real env (Isaac Lab on Newton, CPU); sim2sim against the env.
+"""The deploy contract against the real env (Isaac Lab on Newton, CPU); sim2sim against the env.
 
 Two envs are built, one at a time, each recorded into plain arrays and closed before the tests
 read the records: the default task (default-pose action offsets, random start times) and
 ``presets=ref_actions,future_obs`` with observation history on two terms (reference offsets,
-future reference frames, history). An untrained policy is exported from each (fast).
+future reference frames, history). An untrained policy is exported from each (fast). The policy
+graph's parity with the env (observations, references, targets) is ``tests/test_policy_graph.py``.
 """
 
 from __future__ import annotations
@@ -118,48 +119,6 @@ def _state(snap: dict[str, Any]):
     return RobotState(**snap["state"], joint_names=tuple(snap["robot_joint_names"]))
 
 
-def _runtime(rec: dict[str, Any], **kwargs):
-    from g1_mimic.deploy import PolicyRuntime
-
-    return PolicyRuntime(rec["paths"]["policy.onnx"], motion=rec["live"]["motion_file"], **kwargs)
-
-
-def _compare_terms(runtime, snap: dict[str, Any], where: str) -> None:
-    """Every term of the runtime's observation equals the env's to TOL; the first differing term is named."""
-    runtime.last_action = snap["last_action"]
-    mine = runtime.observation_terms(_state(snap), snap["t"])
-    for term in runtime.contract["observation"]["terms"]:
-        name = term["name"]
-        env_value = snap["terms"][name]
-        frame = mine[name].reshape(-1)
-        env_frame = env_value[-frame.size :]  # newest history frame
-        err = float(np.max(np.abs(env_frame - frame))) if frame.size == env_frame.size else float("inf")
-        assert err <= TOL, f"{where}: observation term '{name}' differs from the env by {err:.3g} (t={snap['t']:.3f} s)"
-
-
-def _zero_policy(src: Path, dst: Path) -> Path:
-    """An ONNX policy that always outputs zero actions, carrying ``src``'s metadata (contract)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    model = onnx.load(str(src))
-    dims = [[d.dim_value for d in t.type.tensor_type.shape.dim] for t in (model.graph.input[0], model.graph.output[0])]
-    weight = numpy_helper.from_array(np.zeros((dims[0][1], dims[1][1]), np.float32), "W")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", [model.graph.input[0].name, "W"], [model.graph.output[0].name])],
-        "zero_policy",
-        [helper.make_tensor_value_info(model.graph.input[0].name, TensorProto.FLOAT, dims[0])],
-        [helper.make_tensor_value_info(model.graph.output[0].name, TensorProto.FLOAT, dims[1])],
-        [weight],
-    )
-    zero = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    zero.ir_version = model.ir_version
-    zero.metadata_props.extend(model.metadata_props)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(zero, str(dst))
-    return dst
-
-
 # ------------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
@@ -194,6 +153,13 @@ def ref_run(tmp_path_factory):
                 ended = (k * env.step_dt, sorted(n for n in tm.active_terms if bool(tm.get_term(n)[0])))
                 break
         rec["zero_action_end"] = ended
+        # the same policy with every weight zero: zero actions, i.e. reference-offset PD with no feedback
+        from g1_mimic.rl.export import export_policy
+
+        with torch.no_grad():
+            for p in s.runner.alg.get_policy().parameters():
+                p.zero_()
+        rec["zero_paths"] = export_policy(s.runner, env, out / "zero")
     return rec
 
 
@@ -229,7 +195,7 @@ def test_contract_is_read_from_the_env(default_run):
         "n_max": 0.5,
     }
     assert c["observation"]["noise_applied_in_training"] is False  # exported from the play cfg
-    from g1_mimic.deploy.failures import BEYONDMIMIC_TERMINATIONS
+    from g1_mimic.deploy import BEYONDMIMIC_TERMINATIONS
 
     for key, expected in BEYONDMIMIC_TERMINATIONS.items():  # the sim2sim fallback is the default task's
         assert {k: v for k, v in c["terminations"][key].items() if k != "env_term"} == expected, key
@@ -237,63 +203,27 @@ def test_contract_is_read_from_the_env(default_run):
     assert read_onnx_metadata(default_run["paths"]["policy.onnx"]) == c
 
 
-def test_observation_matches_env_term_by_term(default_run):
-    runtime = _runtime(default_run, robot_joint_names=default_run["live"]["robot_joint_names"])
-    checked = 0
-    for k, step in enumerate(default_run["records"]):
-        for i, snap in enumerate(step):
-            _compare_terms(runtime, snap, f"step {k} env {i}")
-            runtime.reset()
-            runtime.last_action = snap["last_action"]
-            full = runtime.observation(_state(snap), snap["t"], update_history=False)
-            assert np.max(np.abs(full - snap["obs"])) <= TOL
-            # joints in another order (e.g. SDK order on the robot): mapped by name, same observation
-            shuffled = _state(snap)
-            perm = np.random.default_rng(k * 10 + i).permutation(len(shuffled.joint_names))
-            shuffled.joint_names = tuple(shuffled.joint_names[j] for j in perm)
-            shuffled.joint_pos, shuffled.joint_vel = shuffled.joint_pos[perm], shuffled.joint_vel[perm]
-            assert np.array_equal(runtime.observation(shuffled, snap["t"], update_history=False), full)
-            checked += 1
-    assert checked == 10
-    times = [snap["t"] for step in default_run["records"] for snap in step]
-    assert max(times) - min(times) > 0.5, "random start times should spread the reference over the clip"
-
-
-def test_pd_targets_match_env_action_term(default_run):
-    runtime = _runtime(default_run)
-    for step in default_run["records"][:-1]:
-        for snap in step:
-            target = runtime.targets(snap["next_action"], snap["t"])
-            assert np.max(np.abs(target - snap["next_targets"])) <= TOL
-            sdk = runtime.to_sdk(target)
-            assert np.allclose(runtime.from_sdk(sdk), target)
-
-
-def test_reanchoring_and_anchor_kinematics_match_env(default_run):
+def test_anchor_kinematics_match_env(default_run):
     from g1_mimic.deploy import AnchorKinematics
-    from g1_mimic.deploy.failures import reanchored_body_pos
 
-    runtime = _runtime(default_run)
     fk = AnchorKinematics("torso_link")
-    ee = runtime.failures.ee_bodies
     for step in default_run["records"]:
         for snap in step:
             st = snap["state"]
-            ref = runtime.reference.at(snap["t"])
-            mine = reanchored_body_pos(ref, "torso_link", ee, st["anchor_pos_w"], st["anchor_quat_w"])
-            assert np.max(np.abs(mine - snap["ee_reanchored"])) <= TOL
             pos, quat = fk.anchor_pose(st["root_pos_w"], st["root_quat_w"], st["joint_pos"], snap["robot_joint_names"])
             assert np.max(np.abs(pos - st["anchor_pos_w"])) < 1e-4
             assert abs(abs(float(np.dot(quat, st["anchor_quat_w"]))) - 1.0) < 1e-6
 
 
 def test_onnx_policy_matches_torchscript(default_run):
-    runtime = _runtime(default_run)
+    from g1_mimic.deploy import load_policy_contract
+
+    session, _ = load_policy_contract(default_run["paths"]["policy.onnx"])
     jit = torch.jit.load(str(default_run["paths"]["policy.pt"]))
     real = np.stack([snap["obs"] for step in default_run["records"] for snap in step]).astype(np.float32)
     rand = np.random.default_rng(0).normal(size=(6, real.shape[1])).astype(np.float32)
     for obs in np.concatenate([real, rand]):
-        mine = runtime.infer(obs)
+        mine = session.run(None, {session.get_inputs()[0].name: obs[None]})[0][0]
         with torch.no_grad():
             ref = jit(torch.from_numpy(obs[None])).numpy()[0]
         assert np.max(np.abs(mine - ref)) <= TOL
@@ -322,12 +252,12 @@ def _edited(contract: dict[str, Any], edit: str) -> dict[str, Any]:
     ],
 )
 def test_hand_edited_contract_is_refused(default_run, tmp_path, edit, field):
-    from g1_mimic.deploy import ContractError, PolicyRuntime
+    from g1_mimic.deploy import ContractError, load_policy_contract
 
     bad = tmp_path / "policy.json"
     bad.write_text(json.dumps(_edited(default_run["contract"], edit)))
     with pytest.raises(ContractError) as info:
-        PolicyRuntime(default_run["paths"]["policy.onnx"], default_run["live"]["motion_file"], contract=bad)
+        load_policy_contract(default_run["paths"]["policy.onnx"], contract=bad)
     assert info.value.field == field
     assert f"'{field}'" in str(info.value)
 
@@ -336,7 +266,7 @@ def test_contract_checks_without_embedded_copy(default_run, tmp_path):
     """An ONNX file without metadata: the contract's own consistency and the tensor widths are still checked."""
     import onnx
 
-    from g1_mimic.deploy import ContractError, PolicyRuntime, validate_contract
+    from g1_mimic.deploy import ContractError, GraphRuntime, load_policy_contract, validate_contract
 
     c = default_run["contract"]
     with pytest.raises(ContractError) as info:
@@ -353,15 +283,17 @@ def test_contract_checks_without_embedded_copy(default_run, tmp_path):
     dropped = shorter["observation"]["terms"].pop()  # a consistent contract for a 131-wide input
     shorter["observation_dim"] -= dropped["dim"]
     with pytest.raises(ContractError) as info:
-        PolicyRuntime(bare, default_run["live"]["motion_file"], contract=shorter)
+        load_policy_contract(bare, contract=shorter)
     assert info.value.field == "observation_dim" and "ONNX input" in str(info.value)
+    # a robot state without one of the policy's joints is refused by name
+    snap = default_run["records"][0][0]
+    names = list(snap["robot_joint_names"])
+    names[-1] = "hand_joint"
+    state = _state(snap)
+    state.joint_names = tuple(names)
     with pytest.raises(ContractError) as info:
-        PolicyRuntime(
-            default_run["paths"]["policy.onnx"],
-            default_run["live"]["motion_file"],
-            robot_joint_names=c["joint_names"][:-1] + ["hand_joint"],
-        )
-    assert info.value.field == "joint_names" and "hand_joint" in str(info.value)
+        GraphRuntime(default_run["paths"]["policy_graph.onnx"]).step(state, 0.0)
+    assert info.value.field == "joint_names" and repr(snap["robot_joint_names"][-1]) in str(info.value)
 
 
 def test_deploy_yaml_follows_the_contract(default_run, ref_run):
@@ -395,45 +327,13 @@ def test_deploy_yaml_follows_the_contract(default_run, ref_run):
 
 
 # ------------------------------------------------------------------------------------------ reference offsets, future frames, history
-def test_reference_offset_env_parity_with_history(ref_run):
-    c = ref_run["contract"]
-    assert c["action"]["offset_kind"] == "reference_joint_pos" and c["action"]["offset"] is None
-    assert c["observation_dim"] == 160 + 2 * 29 + 29 + 3 * 38
-    assert [t["history_length"] for t in c["observation"]["terms"] if t["history_length"]] == [3, 2]
-    future = next(t for t in c["observation"]["terms"] if t["kind"] == "future_reference")
-    assert future["time_offsets_s"] == pytest.approx([0.02, 0.04, 0.06])
-    for i in range(2):
-        runtime = _runtime(ref_run)
-        for k, step in enumerate(ref_run["records"]):
-            snap = step[i]
-            if k > 0 and snap["episode_length"] == 0:
-                runtime.reset()  # the env reset this one: its history restarts
-            _compare_terms(runtime, snap, f"step {k} env {i}")
-            runtime.last_action = snap["last_action"]
-            full = runtime.observation(_state(snap), snap["t"], update_history=True)
-            err = np.abs(full - snap["obs"])
-            assert err.max() <= TOL, (
-                f"step {k} env {i}: full observation (with history) differs at index {int(err.argmax())}"
-            )
-            if "next_action" in snap:
-                target = runtime.targets(snap["next_action"], snap["t"])
-                assert np.max(np.abs(target - snap["next_targets"])) <= TOL
-
-
 def test_zero_action_policy_fails_in_sim2sim_as_in_the_env(ref_run, tmp_path):
     """Reference-offset PD with zero actions (no balance feedback): MuJoCo C and Newton agree on when it falls."""
     from g1_mimic.deploy.sim2sim import Sim2SimOptions, run_sim2sim
 
     assert ref_run["zero_action_end"] is not None, "the zero-action robot did not fall in the env within 4 s"
     env_time, env_terms = ref_run["zero_action_end"]
-    zero = _zero_policy(ref_run["paths"]["policy.onnx"], tmp_path / "zero" / "policy.onnx")
-    report, episodes, _ = run_sim2sim(
-        zero,
-        ref_run["live"]["motion_file"],
-        Sim2SimOptions(standing_s=1.0),
-        contract=ref_run["paths"]["policy.json"],
-        progress=None,
-    )
+    report, episodes, _ = run_sim2sim(ref_run["zero_paths"]["policy_graph.onnx"], 0, Sim2SimOptions(standing_s=1.0), progress=None)
     assert report["success_rate"] == 0.0
     ep = episodes[0]
     assert abs(ep.failure_time_s - env_time) <= 0.2, (ep.failure_time_s, env_time, ep.failure, env_terms)

@@ -28,7 +28,7 @@ def _record(overrides: list[str], out_dir, steps: int) -> dict:
     """Export (contract + graph), then roll the untrained policy out recording what the graph needs."""
     from g1_mimic.rl.export import export_policy
     from g1_mimic.rl.session import policy_session
-    from g1_mimic.robots.g1_constants import SDK_JOINT_NAMES
+    from g1_mimic.robots.g1_constants import END_EFFECTOR_BODIES, SDK_JOINT_NAMES
 
     def random_start(cfg):
         cfg.commands.motion.start_at_zero = False
@@ -38,6 +38,7 @@ def _record(overrides: list[str], out_dir, steps: int) -> dict:
         paths = export_policy(s.runner, env, out_dir)
         actor = s.runner.alg.get_policy().as_jit().eval()
         robot, cmd = env.scene["robot"], env.command_manager.get_term("motion")
+        ee = [cmd.body_names.index(b) for b in END_EFFECTOR_BODIES]
         term = env.action_manager.get_term(env.action_manager.active_terms[0])
         to_sdk = [robot.joint_names.index(j) for j in SDK_JOINT_NAMES]
         anchor = robot.body_names.index(cmd.anchor_name)
@@ -62,6 +63,7 @@ def _record(overrides: list[str], out_dir, steps: int) -> dict:
                     "last_action": env.action_manager.action.clone(),
                     "reset": ((env.episode_length_buf == 0) | (k == 0)).float().reshape(-1, 1),
                     "env_action": action.clone(),
+                    "env_reanchored_ee": cmd.relative_body_pose_w()[0][:, ee] - o.unsqueeze(1),
                 }
                 obs, *_ = env.step(action)
                 snap["env_targets"] = term.processed_actions.clone()
@@ -82,11 +84,13 @@ def history_run(tmp_path_factory):
 def _replay(run: dict, env_id: int) -> None:
     """The deploy GraphRuntime over one env's records (it carries the graph's state); compare with the env."""
     from g1_mimic.deploy import GraphRuntime, RobotState
-    from g1_mimic.robots.g1_constants import SDK_JOINT_NAMES
+    from g1_mimic.robots.g1_constants import END_EFFECTOR_BODIES, SDK_JOINT_NAMES
 
     c = run["contract"]
     rt = GraphRuntime(run["paths"]["policy_graph.onnx"])
     env_to_sdk_targets = [c["joint_names"].index(j) for j in SDK_JOINT_NAMES]
+    ee_rows = [rt.body_names.index(b) for b in END_EFFECTOR_BODIES]
+    perm = np.random.default_rng(env_id).permutation(len(SDK_JOINT_NAMES))
     for k, rec in enumerate(run["records"]):
         r = {n: v[env_id] for n, v in rec.items()}
         if r["reset"][0] > 0.5:
@@ -98,7 +102,18 @@ def _replay(run: dict, env_id: int) -> None:
             root_ang_vel_w=r["root_ang_vel_w"], joint_pos=r["joint_pos"], joint_vel=r["joint_vel"],
             anchor_pos_w=r["anchor_pos_w"], anchor_quat_w=r["anchor_quat_w"], joint_names=SDK_JOINT_NAMES,
         )
-        out = rt.step(state, float(r["time_s"][0]))
+        # joints in another order (as a robot stack may hold them): mapped by name, the same outputs
+        shuffled = RobotState(
+            root_pos_w=np.zeros(3), root_quat_w=r["root_quat_w"], root_lin_vel_w=r["root_lin_vel_w"],
+            root_ang_vel_w=r["root_ang_vel_w"], joint_pos=r["joint_pos"][perm], joint_vel=r["joint_vel"][perm],
+            anchor_pos_w=r["anchor_pos_w"], anchor_quat_w=r["anchor_quat_w"],
+            joint_names=tuple(SDK_JOINT_NAMES[j] for j in perm),
+        )
+        t = float(r["time_s"][0])
+        assert np.array_equal(rt.reference_at(t, shuffled).action, rt.reference_at(t, state).action)
+        out = rt.step(state, t)
+        err = np.abs(out.reference_reanchored_body_pos_w[ee_rows] - r["env_reanchored_ee"]).max()
+        assert err <= TOL, f"step {k} env {env_id}: the graph's re-anchored end effectors differ from the env's by {err:.3g}"
         err = np.abs(out.action - r["env_action"]).max()
         assert err <= TOL, f"step {k} env {env_id}: the graph's action differs from the env's by {err:.3g}"
         err = np.abs(out.joint_pos_target_sdk - r["env_targets"][env_to_sdk_targets]).max()
@@ -156,3 +171,88 @@ def test_graph_runtime_refuses_an_unknown_clip_and_a_plain_policy(default_run):
         GraphRuntime(default_run["paths"]["policy_graph.onnx"], clip="nope")
     with pytest.raises(ContractError, match="not the policy graph's; give the exported policy_graph.onnx"):
         GraphRuntime(default_run["paths"]["policy.onnx"])
+
+
+def _on_reference(rt, out, anchor_pos=None, anchor_quat=None):
+    """A robot state standing on the reference of ``out`` (anchor pose replaceable)."""
+    from g1_mimic.deploy import RobotState
+
+    a, r = rt.body_names.index(rt.anchor_body), rt.body_names.index("pelvis")
+    return RobotState(
+        root_pos_w=out.reference_body_pos_w[r], root_quat_w=out.reference_body_quat_w[r],
+        root_lin_vel_w=out.reference_body_lin_vel_w[r], root_ang_vel_w=out.reference_body_ang_vel_w[r],
+        joint_pos=np.zeros(29), joint_vel=np.zeros(29),
+        anchor_pos_w=out.reference_body_pos_w[a] if anchor_pos is None else anchor_pos,
+        anchor_quat_w=out.reference_body_quat_w[a] if anchor_quat is None else anchor_quat,
+    )
+
+
+def test_alignment_is_a_rigid_yaw_and_translation(default_run):
+    from g1_mimic.deploy import GraphRuntime
+    from g1_mimic.motion import quat as Q
+
+    rt = GraphRuntime(default_run["paths"]["policy_graph.onnx"])
+    plain = rt.reference_at(1.3, _zero_state())
+    yaw, shift = 1.2, np.array([2.0, -1.0, 0.05])
+    rt.align(yaw, shift)
+    qa = np.array([0.0, 0.0, np.sin(0.5 * yaw), np.cos(0.5 * yaw)])
+    moved = rt.reference_at(1.3, _on_reference(rt, plain))
+    assert np.allclose(moved.reference_body_pos_w, Q.rotate(qa, plain.reference_body_pos_w) + shift, atol=1e-5)
+    assert np.allclose(np.abs(np.sum(moved.reference_body_quat_w * Q.multiply(qa, plain.reference_body_quat_w), -1)), 1.0, atol=1e-6)
+    assert np.allclose(moved.reference_body_lin_vel_w, Q.rotate(qa, plain.reference_body_lin_vel_w), atol=1e-5)
+    assert np.allclose(moved.reference_body_ang_vel_w, Q.rotate(qa, plain.reference_body_ang_vel_w), atol=1e-5)
+    assert np.array_equal(moved.reference_joint_pos, plain.reference_joint_pos)
+    rt.align(0.0, (0.0, 0.0, 0.0))
+    assert np.allclose(rt.reference_at(1.3, _zero_state()).reference_body_pos_w, plain.reference_body_pos_w, atol=1e-6)
+
+
+def _zero_state():
+    from g1_mimic.deploy import RobotState
+
+    ident = np.array([0.0, 0.0, 0.0, 1.0])
+    return RobotState(np.zeros(3), ident, np.zeros(3), np.zeros(3), np.zeros(29), np.zeros(29), np.zeros(3), ident)
+
+
+def test_failure_checks_fire_at_their_thresholds(default_run):
+    from g1_mimic.deploy import BEYONDMIMIC_TERMINATIONS, GraphRuntime
+    from g1_mimic.motion import quat as Q
+    from g1_mimic.robots.g1_constants import END_EFFECTOR_BODIES
+
+    rt = GraphRuntime(default_run["paths"]["policy_graph.onnx"])
+    assert rt.ee_bodies == list(END_EFFECTOR_BODIES) and rt.failure_source.startswith("contract")
+    assert {k: {n: v for n, v in rt.terminations[k].items() if n != "env_term"} for k in rt.terminations} == BEYONDMIMIC_TERMINATIONS
+    a = rt.body_names.index(rt.anchor_body)
+    ref = rt.reference_at(2.0, _zero_state())
+    anchor_pos, anchor_quat = ref.reference_body_pos_w[a], ref.reference_body_quat_w[a]
+
+    def check(pos, quat, bodies):
+        out = rt.reference_at(2.0, _on_reference(rt, ref, pos, quat))  # re-anchored to this robot anchor
+        return rt.failures(out, pos, quat, bodies)
+
+    bodies = {b: ref.reference_body_pos_w[rt.body_names.index(b)].copy() for b in rt.ee_bodies}
+    assert check(anchor_pos, anchor_quat, bodies) == []
+    # anchor height: 0.24 m off is fine, 0.26 m is a failure (the re-anchored end-effector targets keep the
+    # reference anchor height, so a robot sunk as a whole trips the end-effector check too)
+    for dz, expected in ((-0.24, []), (-0.26, ["anchor_pos"])):
+        assert check(anchor_pos + [0.0, 0.0, dz], anchor_quat, bodies) == expected
+    sunk = {b: v + [0.0, 0.0, -0.26] for b, v in bodies.items()}
+    assert check(anchor_pos + [0.0, 0.0, -0.26], anchor_quat, sunk) == ["anchor_pos", "ee_body_pos"]
+    # a horizontal shift and a yaw of the whole robot are no failure (re-anchoring, in the graph)
+    q_yaw = np.array([0.0, 0.0, np.sin(0.4), np.cos(0.4)])
+    turned = {b: Q.rotate(q_yaw, v - anchor_pos) + anchor_pos + [0.5, -0.2, 0.0] for b, v in bodies.items()}
+    assert check(anchor_pos + [0.5, -0.2, 0.0], Q.multiply(q_yaw, anchor_quat), turned) == []
+    # tilting the anchor: gravity z in the anchor frame changes; the threshold is 0.8 of it
+    g = np.array([0.0, 0.0, -1.0])
+    outcomes = set()
+    for angle in np.radians([60.0, 75.0, 82.0, 95.0]):
+        tilted = Q.multiply(np.array([np.sin(0.5 * angle), 0.0, 0.0, np.cos(0.5 * angle)]), anchor_quat)
+        gz = abs(Q.rotate(Q.conjugate(anchor_quat), g)[2] - Q.rotate(Q.conjugate(tilted), g)[2])
+        assert ("anchor_ori" in check(anchor_pos, tilted, bodies)) == (gz > 0.8), np.degrees(angle)
+        outcomes.add(bool(gz > 0.8))
+    assert outcomes == {True, False}
+    raised = dict(bodies)
+    raised["left_wrist_yaw_link"] = bodies["left_wrist_yaw_link"] + [0.0, 0.0, 0.3]
+    assert check(anchor_pos, anchor_quat, raised) == ["ee_body_pos"]
+    bad = dict(bodies)
+    bad["right_ankle_roll_link"] = np.array([np.nan, 0.0, 0.0])
+    assert check(anchor_pos, anchor_quat, bad) == ["nonfinite_state"]

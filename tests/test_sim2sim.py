@@ -1,5 +1,6 @@
-"""Sim2sim (``scripts/sim2sim.py``, ``g1_mimic.deploy.sim2sim``): runs without Isaac Lab or torch, takes
-its physics parameters from the contract, and applies delay, pushes and friction as documented.
+"""Sim2sim (``scripts/sim2sim.py``, ``g1_mimic.deploy.sim2sim``): runs the policy graph without Isaac Lab or
+torch, takes its physics parameters from the contract, and applies delay, pushes, noise and start times as
+documented.
 
 The policy is an untrained one exported once from the real env (Isaac Lab on Newton, CPU)."""
 
@@ -33,10 +34,6 @@ def exported(tmp_path_factory) -> dict[str, Path]:
 
 def _contract(exported) -> dict:
     return json.loads(exported["policy.json"].read_text())
-
-
-def _motion(exported) -> str:
-    return _contract(exported)["reference"]["motion_file"]
 
 
 _NO_TORCH_RUN = r"""
@@ -125,16 +122,17 @@ def test_sim_takes_gains_limits_and_dt_from_the_contract(exported):
 
 
 def test_delay_push_and_recorded_rollout(exported, monkeypatch):
+    from g1_mimic.deploy.graph_runtime import GraphRuntime
     from g1_mimic.deploy.mujoco_sim import MujocoG1
-    from g1_mimic.deploy.runtime import PolicyRuntime
-    from g1_mimic.deploy.sim2sim import Sim2SimOptions, rollout_motion, run_sim2sim
+    from g1_mimic.deploy.sim2sim import Sim2SimOptions, reference_motion, rollout_motion, run_sim2sim
 
     produced, applied, pushes = [], [], []
-    step, sim_step, push = PolicyRuntime.step, MujocoG1.step, MujocoG1.push
+    step, sim_step, push = GraphRuntime.step, MujocoG1.step, MujocoG1.push
 
     def record_step(self, state, t):
         out = step(self, state, t)
-        produced.append(out.joint_pos_target.copy())
+        cols = [self.sdk_joint_names.index(j) for j in self.joint_names]
+        produced.append(out.joint_pos_target_sdk[cols].copy())
         return out
 
     def record_sim_step(self, target):
@@ -146,12 +144,13 @@ def test_delay_push_and_recorded_rollout(exported, monkeypatch):
         push(self, dv)
         pushes.append((self.time, self.data.qvel[:3] - before))
 
-    monkeypatch.setattr(PolicyRuntime, "step", record_step)
+    monkeypatch.setattr(GraphRuntime, "step", record_step)
     monkeypatch.setattr(MujocoG1, "step", record_sim_step)
     monkeypatch.setattr(MujocoG1, "push", record_push)
     opts = Sim2SimOptions(standing_s=0.5, delay_steps=2, push_at_s=0.3, push_vel=(0.4, -0.1, 0.0), record=True)
-    report, episodes, runtime = run_sim2sim(exported["policy.onnx"], _motion(exported), opts, progress=None)
-    assert len(applied) == len(produced) >= 4
+    report, episodes, runtime = run_sim2sim(exported["policy_graph.onnx"], "wave", opts, progress=None)
+    # every control step runs the graph; the last one only checks the end (its targets are not applied)
+    assert len(applied) + 1 == len(produced) and len(applied) >= 4
     for k in range(len(applied)):
         assert np.array_equal(applied[k], produced[max(k - 2, 0)]), (
             f"step {k}: the target of step {max(k - 2, 0)} is due"
@@ -161,7 +160,7 @@ def test_delay_push_and_recorded_rollout(exported, monkeypatch):
         assert len(pushes) == 1 and pushes[0][0] == pytest.approx(0.3, abs=1e-9)
         assert np.allclose(pushes[0][1], [0.4, -0.1, 0.0])
     # the recorded rollout is a canonical motion whose bodies are where MuJoCo had them
-    assert len(ep.qpos) == round(ep.length_s / runtime.control_dt) + 1
+    assert len(ep.qpos) == len(ep.reference_qpos) == round(ep.length_s / runtime.control_dt) + 1
     sim = MujocoG1(runtime.contract)
     motion = rollout_motion(runtime, sim, ep.qpos)
     sim.data.qpos[:] = ep.qpos[-1]
@@ -169,4 +168,41 @@ def test_delay_push_and_recorded_rollout(exported, monkeypatch):
     for body in ("torso_link", "left_wrist_yaw_link"):
         i = motion.body_names.index(body)
         assert np.max(np.abs(motion.body_pos_w[-1, i] - sim.data.xpos[sim._body_id[body]])) < 1e-6
+    # the reference it played: the first frame is where the episode started the robot
+    ref = reference_motion(runtime, sim, ep)
+    assert np.allclose(ref.body_pos_w[0], motion.body_pos_w[0], atol=1e-5)
     assert report["episodes"] == 1 and report["options"]["delay_steps"] == 2
+
+
+def test_start_time_and_refusals(exported):
+    from g1_mimic.deploy.contract import ContractError
+    from g1_mimic.deploy.sim2sim import Sim2SimOptions, run_sim2sim
+
+    report, episodes, runtime = run_sim2sim(
+        exported["policy_graph.onnx"], 0, Sim2SimOptions(start_s=1.0, standing_s=0.0, record=True), progress=None
+    )
+    # the episode starts on the reference 1 s into the clip: the robot's first pose is the reference's there
+    start = runtime.reference_at(1.0, _state_of(episodes[0].qpos[0]))
+    pelvis = runtime.body_names.index("pelvis")
+    assert np.allclose(episodes[0].qpos[0][:3], start.reference_body_pos_w[pelvis], atol=1e-5)
+    assert report["options"]["start_s"] == 1.0
+    assert episodes[0].length_s <= runtime.clip_duration_s - 1.0 + 1e-6
+    with pytest.raises(ValueError, match="start_s must be in"):
+        run_sim2sim(exported["policy_graph.onnx"], 0, Sim2SimOptions(start_s=runtime.clip_duration_s + 1.0), progress=None)
+    with pytest.raises(ContractError, match="no clip 'nope'"):
+        run_sim2sim(exported["policy_graph.onnx"], "nope", progress=None)
+    # the script: a clip the graph does not hold is refused with the re-export command
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "sim2sim.py"), "--policy", str(exported["policy.onnx"]), "--motion", "squat"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
+    assert proc.returncode != 0 and "holds the clips" in proc.stderr and "--export_only" in proc.stderr
+
+
+def _state_of(qpos):
+    """A robot state with the recorded pose (only the reference outputs are read from it)."""
+    from g1_mimic.deploy import RobotState
+
+    q = np.asarray(qpos)
+    quat = np.concatenate([q[4:7], q[3:4]])
+    return RobotState(q[:3], quat, np.zeros(3), np.zeros(3), np.zeros(29), np.zeros(29), q[:3], quat)

@@ -6,6 +6,7 @@ import isaaclab.utils.math as math_utils
 import pytest
 import torch
 
+from g1_mimic.tasks.mimic.mdp.quat import reanchor_body_pos
 from g1_mimic.tasks.mimic.mdp.tracking import SUM_NAMES, compute_tracking_frame, table_width
 
 
@@ -92,6 +93,12 @@ def test_kernel_matches_isaac_lab_math(device):
     assert frame.body_pos_err2[0].abs().max() < 1e-10 and frame.body_rot_err[0].abs().max() < 1e-3
     assert frame.anchor_pos_err2[0] < 1e-10 and frame.anchor_rot_err[0] < 1e-3
     assert (frame.body_rot_err[1:] > 0).all() and torch.isfinite(frame.table).all()
+    # the torch definition the exported policy graph uses gives the kernel's re-anchored bodies
+    ref_pos, ref_quat = ref[0], ref[1]
+    mine = reanchor_body_pos(
+        ref_pos[:, anchor_index], ref_quat[:, anchor_index], pose[:, robot_anchor, :3], pose[:, robot_anchor, 3:], ref_pos[:, :b]
+    )
+    torch.testing.assert_close(mine, frame.rel_body_pos_w, atol=5e-5, rtol=1e-4)
 
 
 def test_kernel_handles_no_envs():

@@ -33,9 +33,12 @@ reference                   which motion fields at which time offsets the policy
                             body, interpolation and the tail after the clip
 terminations                the env's failure conditions (thresholds, bodies) for deploy-side checks
 onnx                        input/output tensor names and batch size
+policy_graph                ``policy_graph.onnx``: its input/output schema, the baked clips (names,
+                            lengths), the reference bodies and joints of its outputs
 ==========================  ===================================================================
 
-This module is numpy-free pure Python: the deploy runtime and the exporter share it.
+This module is numpy-free pure Python (onnxruntime imported only to open a file): the deploy
+runtime and the exporter share it.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ OFFSET_DEFAULT = "default_joint_pos"
 OFFSET_REFERENCE = "reference_joint_pos"
 OFFSET_KINDS = (OFFSET_DEFAULT, OFFSET_REFERENCE)
 
-#: Observation term kinds the deploy runtime implements: kind -> (frame, units, meaning).
+#: Observation term kinds the policy graph computes: kind -> (frame, units, meaning).
 TERM_KINDS: dict[str, dict[str, str]] = {
     "reference_joint_pos_vel": {
         "frame": "joint space, reference joint order",
@@ -345,8 +348,8 @@ def validate_contract(contract: Mapping[str, Any], require_supported_terms: bool
             if require_supported_terms or kind != UNSUPPORTED_KIND:
                 raise ContractError(
                     f"{where}.kind",
-                    f"term '{name}' has kind {kind!r} (function {term.get('function')!r}); the deploy runtime "
-                    f"implements {sorted(TERM_KINDS)}",
+                    f"term '{name}' has kind {kind!r} (function {term.get('function')!r}); the policy graph "
+                    f"computes {sorted(TERM_KINDS)}",
                 )
         if kind in ("joint_pos_rel", "joint_vel_rel"):
             unknown = [j for j in term.get("joint_names") or [] if j not in joint_names]
@@ -460,3 +463,80 @@ def check_robot_joints(contract: Mapping[str, Any], robot_joint_names: Sequence[
     extra = [n for n in robot_joint_names if n not in set(contract["joint_names"])]
     if extra:
         raise ContractError("joint_names", f"{what} has joints {extra} the policy does not drive")
+
+
+def onnx_session(path: str | os.PathLike):
+    """An onnxruntime CPU session on ``path`` (one thread: a control loop runs one small model at a time).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ContractError: not a loadable ONNX model (the first line of onnxruntime's message).
+    """
+    import onnxruntime as ort
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such ONNX file")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types (InvalidProtobuf, Fail, ...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ContractError(
+            "<file>", f"{path} is not a loadable ONNX model ({first}); re-export it with scripts/play.py --export_only"
+        ) from None
+
+
+def load_policy_contract(
+    policy: str | os.PathLike,
+    contract: str | os.PathLike | Mapping[str, Any] | None = None,
+    require_supported_terms: bool = True,
+) -> tuple[Any, dict[str, Any]]:
+    """Open an exported ``policy.onnx`` (observation vector -> action) and its contract, checked against each other.
+
+    For robot stacks that build the observation themselves (``deploy.yaml`` consumers); the
+    :class:`~g1_mimic.deploy.graph_runtime.GraphRuntime` runs ``policy_graph.onnx`` instead.
+
+    Args:
+        policy: the exported ``policy.onnx``.
+        contract: a contract file or dict; default ``policy.json`` beside the ONNX file, else the
+            contract embedded in the ONNX metadata.
+        require_supported_terms: refuse observation terms of unknown kind.
+
+    Checks, in this order (the first failure is raised, naming the field): the format and version;
+    that the contract equals the one embedded in the ONNX file (when it has one); the contract's
+    internal consistency (:func:`validate_contract`); the observation and action widths against the
+    ONNX input and output.
+
+    Returns:
+        ``(onnxruntime.InferenceSession, contract dict)``.
+
+    Raises:
+        ContractError: version, consistency, dims or a difference from the embedded contract (named).
+        FileNotFoundError: no policy file, or no contract anywhere.
+    """
+    policy = Path(policy)
+    session = onnx_session(policy)
+    embedded = contract_from_metadata(session.get_modelmeta().custom_metadata_map)
+    if contract is None:
+        beside = policy.with_name(CONTRACT_FILENAME)
+        if beside.is_file():
+            contract = beside
+        elif embedded is not None:
+            contract = embedded
+        else:
+            raise FileNotFoundError(f"{policy}: no {CONTRACT_FILENAME} beside it and no contract in its metadata")
+    data = load_contract(contract) if not isinstance(contract, Mapping) else dict(contract)
+    check_format(data)
+    if embedded is not None:
+        check_matches_embedded(data, embedded, str(policy))
+    validate_contract(data, require_supported_terms=require_supported_terms)
+
+    def width(shape: Sequence[Any]) -> int | None:
+        last = shape[-1] if shape else None
+        return int(last) if isinstance(last, int) else None
+
+    check_onnx_dims(data, width(session.get_inputs()[0].shape), width(session.get_outputs()[0].shape), str(policy))
+    return session, data

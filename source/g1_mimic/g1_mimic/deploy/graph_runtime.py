@@ -12,40 +12,64 @@ state outputs (observation history, action filter) from one step to the next::
         out = rt.step(read_robot_state(), t)                 # RobotState (g1_mimic.deploy.state)
         send_pd(out.joint_pos_target_sdk, rt.stiffness_sdk, rt.damping_sdk)
         t += rt.control_dt
+
+:meth:`GraphRuntime.failures` compares the robot with the reference the graph returned, with the
+env's failure thresholds (the contract's ``terminations``): use it to stop a sim2sim episode, or as a
+safety monitor on the robot (a real robot should be stopped well before these trip).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .contract import ContractError, check_format, contract_from_metadata, validate_contract
+from .contract import ContractError, check_format, contract_from_metadata, onnx_session, validate_contract
 from .state import RobotState
 
-__all__ = ["GraphRuntime", "GraphStepOutput"]
+__all__ = ["BEYONDMIMIC_TERMINATIONS", "GraphRuntime", "GraphStepOutput"]
+
+#: BeyondMimic's failure conditions on the G1 (the default task's), in the contract's layout: what
+#: :meth:`GraphRuntime.failures` uses when the policy's env had none of them (``deepmimic`` variant).
+BEYONDMIMIC_TERMINATIONS: dict[str, Any] = {
+    "anchor_pos": {"threshold": 0.25},
+    "anchor_ori": {"threshold": 0.8},
+    "ee_body_pos": {
+        "threshold": 0.25,
+        "body_names": ["left_ankle_roll_link", "right_ankle_roll_link", "left_wrist_yaw_link", "right_wrist_yaw_link"],
+    },
+}
 
 
 @dataclass
 class GraphStepOutput:
-    """What :meth:`GraphRuntime.step` returns.
+    """What :meth:`GraphRuntime.step` returns (float64; the reference at the step's clip time, robot world).
 
     Attributes:
         action: ``[J]`` raw policy output (policy joint order), fed back as the next ``last_action``.
         joint_pos_target_sdk: ``[29]`` PD position targets (rad) in SDK motor order (NaN: not driven).
-        reference_body_pos_w: ``[B, 3]`` the reference bodies (:attr:`GraphRuntime.body_names`), m, robot world.
+        reference_body_pos_w: ``[B, 3]`` the reference bodies (:attr:`GraphRuntime.body_names`), m.
         reference_body_quat_w: ``[B, 4]`` their orientations, xyzw.
-        reference_joint_pos: ``[Jr]`` reference joint angles (rad), the contract's reference joint order.
+        reference_body_lin_vel_w / reference_body_ang_vel_w: ``[B, 3]`` their velocities (m/s, rad/s).
+        reference_joint_pos / reference_joint_vel: ``[Jr]`` reference joints (rad, rad/s), in
+            :attr:`GraphRuntime.reference_joint_names` order.
+        reference_reanchored_body_pos_w: ``[B, 3]`` the reference bodies moved to the robot anchor's xy
+            and yaw (the end-effector failure condition compares heights with these).
     """
 
     action: np.ndarray
     joint_pos_target_sdk: np.ndarray
     reference_body_pos_w: np.ndarray
     reference_body_quat_w: np.ndarray
+    reference_body_lin_vel_w: np.ndarray
+    reference_body_ang_vel_w: np.ndarray
     reference_joint_pos: np.ndarray
+    reference_joint_vel: np.ndarray
+    reference_reanchored_body_pos_w: np.ndarray
 
 
 class GraphRuntime:
@@ -55,6 +79,12 @@ class GraphRuntime:
         graph: ``policy_graph.onnx`` from ``g1_mimic.rl.export``.
         clip: the baked clip to play, by name or index (default: the first).
 
+    Attributes:
+        contract: the deploy contract (from the graph's metadata).
+        clip_name / clip_duration_s: the clip played and its length (s).
+        body_names / reference_joint_names: the rows of the reference outputs.
+        terminations: the failure thresholds :meth:`failures` applies; ``failure_source`` says whence.
+
     Raises:
         FileNotFoundError: no such file.
         ContractError: not a policy graph of this format (its metadata names no ``policy_graph``), or
@@ -62,15 +92,8 @@ class GraphRuntime:
     """
 
     def __init__(self, graph: str | os.PathLike, clip: str | int = 0):
-        import onnxruntime as ort
-
         path = Path(graph)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such policy graph file")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(path)
         contract = contract_from_metadata(self.session.get_modelmeta().custom_metadata_map)
         if contract is None or not (contract.get("policy_graph") or {}).get("file"):
             raise ContractError("policy_graph", f"{path} carries no policy graph contract; re-export with scripts/play.py --export_only")
@@ -84,16 +107,10 @@ class GraphRuntime:
         validate_contract(contract, require_supported_terms=False)
         self.contract = contract
         schema = contract["policy_graph"]
-        names = list(schema["clip_names"])
-        if isinstance(clip, str):
-            if clip not in names:
-                raise ContractError("policy_graph.clip_names", f"no clip {clip!r} in the graph; it holds {names}")
-            clip = names.index(clip)
-        if not 0 <= int(clip) < len(names):
-            raise ContractError("policy_graph.clip_names", f"clip index {clip} out of range for {len(names)} clip(s)")
-        self.clip_index = np.array([int(clip)], dtype=np.int64)
-        self.clip_name = names[int(clip)]
+        self.clip_names: list[str] = list(schema["clip_names"])
+        self.select_clip(clip)
         self.body_names: list[str] = list(schema["body_names"])
+        self.reference_joint_names: list[str] = list(schema["reference_joint_names"])
         self.input_names = [i["name"] for i in schema["inputs"]]
         self.output_names = list(schema["outputs"])
         self._state_shapes = {
@@ -102,14 +119,38 @@ class GraphRuntime:
         self.joint_names: tuple[str, ...] = tuple(contract["joint_names"])
         self.sdk_joint_names: tuple[str, ...] = tuple(contract["sdk_joint_names"])
         self.control_dt = float(contract["control_dt"])
-        policy_to_sdk = np.asarray(contract["policy_to_sdk"], dtype=np.int64)
+        self.policy_to_sdk = np.asarray(contract["policy_to_sdk"], dtype=np.int64)
         joints = contract["joints"]
         self.stiffness_sdk = np.zeros(len(self.sdk_joint_names))
         self.damping_sdk = np.zeros(len(self.sdk_joint_names))
-        self.stiffness_sdk[policy_to_sdk] = joints["stiffness"]
-        self.damping_sdk[policy_to_sdk] = joints["damping"]
+        self.stiffness_sdk[self.policy_to_sdk] = joints["stiffness"]
+        self.damping_sdk[self.policy_to_sdk] = joints["damping"]
+        terms = contract["terminations"]
+        if any(k in terms for k in BEYONDMIMIC_TERMINATIONS):
+            self.terminations = {k: terms[k] for k in BEYONDMIMIC_TERMINATIONS if k in terms}
+            self.failure_source = "contract (the policy's env)"
+        else:
+            self.terminations = BEYONDMIMIC_TERMINATIONS
+            self.failure_source = "BeyondMimic defaults (the policy's env had none of these conditions)"
+        self.anchor_body: str = contract["robot"]["anchor_body"]
+        self.ee_bodies: list[str] = list(self.terminations.get("ee_body_pos", {}).get("body_names", []))
+        absent = [b for b in [self.anchor_body, *self.ee_bodies] if b not in self.body_names]
+        if absent:
+            raise ContractError("policy_graph.body_names", f"the graph's reference has no bodies {absent} (failure checks)")
         self.align(0.0, (0.0, 0.0, 0.0))
         self.reset()
+
+    def select_clip(self, clip: str | int) -> None:
+        """Play baked clip ``clip`` (name or index) from the next step on."""
+        if isinstance(clip, str):
+            if clip not in self.clip_names:
+                raise ContractError("policy_graph.clip_names", f"no clip {clip!r} in the graph; it holds {self.clip_names}")
+            clip = self.clip_names.index(clip)
+        if not 0 <= int(clip) < len(self.clip_names):
+            raise ContractError("policy_graph.clip_names", f"clip index {clip} out of range for {len(self.clip_names)} clip(s)")
+        self.clip_index = np.array([int(clip)], dtype=np.int64)
+        self.clip_name = self.clip_names[int(clip)]
+        self.clip_duration_s = float(self.contract["policy_graph"]["clip_durations_s"][int(clip)])
 
     def align(self, yaw: float, translation: Sequence[float]) -> None:
         """Play the clip in the robot's world: reference ``p' = Rz(yaw) p + translation`` (rad, m)."""
@@ -132,8 +173,7 @@ class GraphRuntime:
         idx = [list(names).index(n) for n in self.sdk_joint_names]
         return np.asarray(values, dtype=np.float32)[idx].reshape(1, -1)
 
-    def step(self, state: RobotState, t: float) -> GraphStepOutput:
-        """One control step at clip time ``t`` (s): run the graph, keep its state, return the targets."""
+    def _run(self, state: RobotState, t: float, first: bool) -> dict[str, np.ndarray]:
         f32 = np.float32
         feed = {
             "time_s": np.array([[t]], dtype=f32),
@@ -148,18 +188,60 @@ class GraphRuntime:
             "last_action": self.last_action,
             "align_quat_w": self._align_quat,
             "align_pos_w": self._align_pos,
-            "reset": np.array([[1.0 if self._first else 0.0]], dtype=f32),
+            "reset": np.array([[1.0 if first else 0.0]], dtype=f32),
             **self._state,
         }
         feed = {n: feed[n] for n in self.input_names}
-        out = dict(zip(self.output_names, self.session.run(None, feed), strict=True))
+        return dict(zip(self.output_names, self.session.run(None, feed), strict=True))
+
+    @staticmethod
+    def _output(out: Mapping[str, np.ndarray]) -> GraphStepOutput:
+        fields = GraphStepOutput.__dataclass_fields__
+        return GraphStepOutput(
+            **{n: np.asarray(out["joint_pos_target" if n.endswith("_sdk") else n][0], dtype=np.float64) for n in fields}
+        )
+
+    def step(self, state: RobotState, t: float) -> GraphStepOutput:
+        """One control step at clip time ``t`` (s): run the graph, keep its state, return the targets."""
+        out = self._run(state, t, self._first)
         self._state = {n: out[f"{n}_out"] for n in self._state}
         self._first = False
         self.last_action = out["action"]
-        return GraphStepOutput(
-            action=out["action"][0].astype(np.float64),
-            joint_pos_target_sdk=out["joint_pos_target"][0].astype(np.float64),
-            reference_body_pos_w=out["reference_body_pos_w"][0].astype(np.float64),
-            reference_body_quat_w=out["reference_body_quat_w"][0].astype(np.float64),
-            reference_joint_pos=out["reference_joint_pos"][0].astype(np.float64),
-        )
+        return self._output(out)
+
+    def reference_at(self, t: float, state: RobotState) -> GraphStepOutput:
+        """The graph's outputs at clip time ``t`` for ``state`` without advancing the runtime (no state kept):
+        the reference to start an episode from, before the first :meth:`step`."""
+        return self._output(self._run(state, t, True))
+
+    def failures(
+        self, out: GraphStepOutput, anchor_pos_w: np.ndarray, anchor_quat_w: np.ndarray, body_pos_w: Mapping[str, np.ndarray]
+    ) -> list[str]:
+        """Names of the failure conditions that hold for the robot against ``out``'s reference (empty: tracking).
+
+        The env's conditions (:mod:`g1_mimic.tasks.mimic.mdp.terminations`) with :attr:`terminations`'
+        thresholds: ``anchor_pos`` (anchor height off by more, m), ``anchor_ori`` (the z component of
+        gravity in the anchor frame, ``2 (x^2 + y^2) - 1`` of the xyzw quaternion, off by more),
+        ``ee_body_pos`` (an end effector's height off its re-anchored reference by more, m) and
+        ``nonfinite_state``. ``body_pos_w`` holds the robot positions (m, world) of :attr:`ee_bodies`.
+        """
+        values = [anchor_pos_w, anchor_quat_w, *body_pos_w.values()]
+        if not all(np.all(np.isfinite(v)) for v in values):
+            return ["nonfinite_state"]
+        failed: list[str] = []
+        a = self.body_names.index(self.anchor_body)
+        if "anchor_pos" in self.terminations:
+            if abs(out.reference_body_pos_w[a, 2] - anchor_pos_w[2]) > self.terminations["anchor_pos"]["threshold"]:
+                failed.append("anchor_pos")
+        if "anchor_ori" in self.terminations:
+            ref_xy = float(np.sum(out.reference_body_quat_w[a, :2] ** 2))
+            rob_xy = float(np.sum(np.asarray(anchor_quat_w, dtype=np.float64)[:2] ** 2))
+            if 2.0 * abs(ref_xy - rob_xy) > self.terminations["anchor_ori"]["threshold"]:
+                failed.append("anchor_ori")
+        if self.ee_bodies:
+            thr = self.terminations["ee_body_pos"]["threshold"]
+            for b in self.ee_bodies:
+                if abs(out.reference_reanchored_body_pos_w[self.body_names.index(b), 2] - body_pos_w[b][2]) > thr:
+                    failed.append("ee_body_pos")
+                    break
+        return failed

@@ -1,7 +1,7 @@
 """The robot state the deploy runtime reads, in the form a robot stack has it.
 
 Frames and units: world frame = the frame the reference motion is played in (the motion file's
-world, or the robot's odometry frame after :meth:`~g1_mimic.deploy.reference.ReferenceMotion.align`),
+world, or the robot's odometry frame after :meth:`~g1_mimic.deploy.graph_runtime.GraphRuntime.align`),
 z up, metres, radians, quaternions **xyzw**. The root is the floating-base body (``pelvis`` on the
 G1); the anchor is the body the reference is anchored to (``torso_link``).
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import rotations as R
+from g1_mimic.motion import quat as R
 
 __all__ = ["AnchorKinematics", "RobotState"]
 

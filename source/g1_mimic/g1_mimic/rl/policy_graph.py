@@ -26,10 +26,14 @@ every history slot takes the current frame, as Isaac Lab's ``CircularBuffer``) a
 ``history_<term> [1, H, dim]``; with an action filter ``filter_state [1, J]``.
 
 Outputs: ``joint_pos_target [1, 29]`` (rad, SDK order; NaN for motors the policy does not drive),
-``action [1, J]`` (feed back as ``last_action``), ``reference_body_pos_w [1, B, 3]`` and
-``reference_body_quat_w [1, B, 4]`` (the aligned reference of :attr:`PolicyGraph.body_names`, for
-failure checks), ``reference_joint_pos [1, Jr]``, then ``history_<term>`` and ``filter_state`` (the
-next values of the state inputs).
+``action [1, J]`` (feed back as ``last_action``); the reference at ``time_s`` in the robot's world:
+``reference_body_pos_w [1, B, 3]``, ``reference_body_quat_w [1, B, 4]``, ``reference_body_lin_vel_w``
+and ``reference_body_ang_vel_w [1, B, 3]`` (of :attr:`PolicyGraph.body_names`), ``reference_joint_pos``
+and ``reference_joint_vel [1, Jr]`` (the clips' joint order), and ``reference_reanchored_body_pos_w
+[1, B, 3]`` (the reference bodies moved to the robot anchor's xy and yaw,
+:func:`~g1_mimic.tasks.mimic.mdp.quat.reanchor_body_pos`: what the end-effector failure condition
+compares heights with); then ``history_<term>`` and ``filter_state`` (the next values of the state
+inputs).
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ import torch
 
 from g1_mimic.deploy.contract import GRAPH_FILENAME, OFFSET_REFERENCE, ContractError
 from g1_mimic.motion.clips import ClipStore
-from g1_mimic.tasks.mimic.mdp.quat import rot6d, subtract_frame_transforms
+from g1_mimic.tasks.mimic.mdp.quat import reanchor_body_pos, rot6d, subtract_frame_transforms
 
 __all__ = ["GRAPH_FILENAME", "PolicyGraph", "export_policy_graph", "graph_inputs"]
 
@@ -60,6 +64,17 @@ GRAPH_KINDS = (
     "joint_vel_rel",
     "last_action",
     "future_reference",
+)
+
+#: The reference outputs, in order, after ``joint_pos_target`` and ``action``.
+REFERENCE_OUTPUTS = (
+    "reference_body_pos_w",
+    "reference_body_quat_w",
+    "reference_body_lin_vel_w",
+    "reference_body_ang_vel_w",
+    "reference_joint_pos",
+    "reference_joint_vel",
+    "reference_reanchored_body_pos_w",
 )
 
 _STATE_INPUTS = (
@@ -173,7 +188,7 @@ class PolicyGraph(torch.nn.Module):
     @property
     def output_names(self) -> list[str]:
         """The graph's outputs, in order."""
-        names = ["joint_pos_target", "action", "reference_body_pos_w", "reference_body_quat_w", "reference_joint_pos"]
+        names = ["joint_pos_target", "action", *REFERENCE_OUTPUTS]
         names += [f"history_{n}_out" for n in self.history_terms]
         if self.filter_alpha < 1.0:
             names.append("filter_state_out")
@@ -201,18 +216,20 @@ class PolicyGraph(torch.nn.Module):
     # ------------------------------------------------------------------------------------ pieces
     def reference(
         self, clip_index: torch.Tensor, time_s: torch.Tensor, align_quat_w: torch.Tensor, align_pos_w: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Reference ``(joint_pos [1, Jr], joint_vel [1, Jr], body_pos_w [1, B, 3], body_quat_w [1, B, 4])``
-        at ``time_s`` in the robot's world (aligned)."""
+    ) -> tuple[torch.Tensor, ...]:
+        """Reference ``(joint_pos [1, Jr], joint_vel [1, Jr], body_pos_w [1, B, 3], body_quat_w [1, B, 4],
+        body_lin_vel_w [1, B, 3], body_ang_vel_w [1, B, 3])`` at ``time_s`` in the robot's world (aligned)."""
         state = self.clips.get_state(clip_index.reshape(1), time_s.reshape(1))
         qa = align_quat_w.reshape(1, 1, 4).expand(1, len(self.body_names), 4)
         body_pos = math_utils.quat_apply(qa, state.body_pos_w) + align_pos_w.reshape(1, 1, 3)
         body_quat = math_utils.quat_mul(qa, state.body_quat_w)
-        return state.joint_pos, state.joint_vel, body_pos, body_quat
+        lin_vel = math_utils.quat_apply(qa, state.body_lin_vel_w)
+        ang_vel = math_utils.quat_apply(qa, state.body_ang_vel_w)
+        return state.joint_pos, state.joint_vel, body_pos, body_quat, lin_vel, ang_vel
 
     def _term(self, plan, x, ref, clip_index, time_s, align_quat_w, align_pos_w) -> torch.Tensor:
         kind = plan["kind"]
-        joint_pos_ref, joint_vel_ref, body_pos, body_quat = ref
+        joint_pos_ref, joint_vel_ref, body_pos, body_quat = ref[:4]
         anchor_pos, anchor_quat = x["anchor_pos_w"], x["anchor_quat_w"]
         if kind == "reference_joint_pos_vel":
             return torch.cat((joint_pos_ref[:, plan["ref_idx"]], joint_vel_ref[:, plan["ref_idx"]]), dim=-1)
@@ -238,7 +255,7 @@ class PolicyGraph(torch.nn.Module):
         # future_reference
         parts = []
         for k in plan["offsets"]:
-            f_pos, _, f_body_pos, f_body_quat = self.reference(
+            f_pos, _, f_body_pos, f_body_quat, _, _ = self.reference(
                 clip_index, time_s + k * self.control_dt, align_quat_w, align_pos_w
             )
             pos, quat = subtract_frame_transforms(
@@ -294,7 +311,9 @@ class PolicyGraph(torch.nn.Module):
         if self.target_clip is not None:
             target = torch.minimum(torch.maximum(target, self.target_clip[:, 0]), self.target_clip[:, 1])
         target_sdk = torch.full((1, self.num_sdk), float("nan")).index_copy(1, self.policy_to_sdk, target)
-        return (target_sdk, action, ref[2], ref[3], ref[0], *outputs_state)
+        a = self.anchor_index
+        reanchored = reanchor_body_pos(ref[2][:, a], ref[3][:, a], x["anchor_pos_w"], x["anchor_quat_w"], ref[2])
+        return (target_sdk, action, ref[2], ref[3], ref[4], ref[5], ref[0], ref[1], reanchored, *outputs_state)
 
 
 def graph_inputs(graph: PolicyGraph) -> list[dict[str, Any]]:

@@ -59,4 +59,22 @@ def subtract_frame_transforms(
     return math_utils.quat_apply_inverse(quat1, pos2 - pos1), math_utils.quat_mul(quat_conjugate(quat1), quat2)
 
 
-__all__ = ["quat_conjugate", "quat_error_angle", "rot6d", "subtract_frame_transforms"]
+def reanchor_body_pos(
+    ref_anchor_pos: torch.Tensor,
+    ref_anchor_quat: torch.Tensor,
+    robot_anchor_pos: torch.Tensor,
+    robot_anchor_quat: torch.Tensor,
+    body_pos: torch.Tensor,
+) -> torch.Tensor:
+    """Reference body positions ``body_pos [N, B, 3]`` (m, world) re-anchored to the robot: moved so the
+    reference anchor sits at the robot anchor's xy (keeping the reference anchor's height) and turned by
+    the yaw between the two anchors (anchor poses ``[N, 3]``, ``[N, 4]`` xyzw). BeyondMimic's
+    ``body_pos_relative_w``; the tracking kernel (:mod:`.tracking`) computes the same and is tested against it."""
+    delta_pos = torch.cat((robot_anchor_pos[:, :2], ref_anchor_pos[:, 2:3]), dim=-1)
+    delta_quat = math_utils.yaw_quat(math_utils.quat_mul(robot_anchor_quat, quat_conjugate(ref_anchor_quat)))
+    rel = body_pos - ref_anchor_pos.unsqueeze(1)
+    dq = delta_quat.unsqueeze(1).expand(-1, body_pos.shape[1], -1)
+    return delta_pos.unsqueeze(1) + math_utils.quat_apply(dq, rel)
+
+
+__all__ = ["quat_conjugate", "quat_error_angle", "reanchor_body_pos", "rot6d", "subtract_frame_transforms"]
