@@ -9,10 +9,13 @@ defaults into ``<json dir>/<json stem>_motions/``; canonical ``.npz`` files are 
 name order:
 
 1. ``scripts/train.py --task TASK --max_minutes M --motion CLIP --seed S [overrides]``;
-2. ``scripts/evaluate.py`` on the last checkpoint: ``--episodes`` episodes, every one from frame 0,
-   then 3 s of the held last frame (``standing_after_end``);
-3. ``scripts/sim2sim.py`` on the exported ONNX policy in plain MuJoCo (deterministic: one episode);
-4. ``scripts/plot_learning_curve.py`` into ``<run>/learning_curve.png``.
+2. ``scripts/select_checkpoint.py`` on the run's last ``--select`` checkpoints (``--select_episodes``
+   episodes each from frame 0; the best by success, standing after the end, then MPKPE), exported
+   to ``<run>/exported/``; ``--select 1`` keeps the last checkpoint and its export;
+3. ``scripts/evaluate.py`` on the chosen checkpoint: ``--episodes`` further episodes, every one from
+   frame 0, then 3 s of the held last frame (``standing_after_end``);
+4. ``scripts/sim2sim.py`` on its exported policy graph in plain MuJoCo (deterministic: one episode);
+5. ``scripts/plot_learning_curve.py`` into ``<run>/learning_curve.png``.
 
 The row (clip, length, minutes, iterations, env steps, success, MPKPE, R-MPKPE, joint RMSE,
 standing after the end, sim2sim success and MPKPE, run folder, git commit, overrides, whether the
@@ -42,6 +45,7 @@ COLUMNS = (
     ("minutes", "minutes"),
     ("iterations", "iterations"),
     ("env_steps", "env steps"),
+    ("checkpoint", "checkpoint"),
     ("success_rate", "success"),
     ("mpkpe_m", "MPKPE [cm]"),
     ("r_mpkpe_m", "R-MPKPE [cm]"),
@@ -65,6 +69,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--task", default="Isaac-G1-Mimic-CPU-Learn-v0")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--episodes", type=positive(int), default=32, help="evaluation episodes per clip (from frame 0)")
+    p.add_argument("--select", type=positive(int), default=8, help="choose among the run's last N checkpoints (1: the last)")
+    p.add_argument("--select_episodes", type=positive(int), default=8, help="episodes per checkpoint when choosing")
     p.add_argument("--clips", nargs="*", default=None, help="only clips whose file name contains one of these")
     p.add_argument("--held_out", nargs="*", default=[], help="tag clips (name substrings) kept out of the tuning")
     p.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
@@ -128,7 +134,7 @@ def run(cmd: list[str], log: Path) -> tuple[int, str]:
         for line in proc.stdout:
             fh.write(line)
             lines.append(line)
-            if line.startswith(("[train]", "[evaluate]", "[sim2sim]", "[budget]")) or "Learning iteration" in line:
+            if line.startswith(("[train]", "[select]", "[evaluate]", "[sim2sim]", "[budget]")) or "Learning iteration" in line:
                 print("    " + line.rstrip(), flush=True)
         status = proc.wait()
     return status, "".join(lines)
@@ -175,8 +181,29 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     if status != 0 or m is None:
         raise SystemExit(f"[learn_clips] training on {clip} failed (exit {status}); log: {log}")
     run_dir = Path(m.group(1)).resolve()  # relative to the working directory, like logs/
-    ckpt = latest_checkpoint(run_dir)
-    iterations, env_steps = iterations_and_steps(run_dir, ckpt)
+    last = latest_checkpoint(run_dir)
+    iterations, env_steps = iterations_and_steps(run_dir, last)
+    ckpt = last
+    if args.select > 1:
+        selection = run_dir / "selection.json"
+        status, _ = run(
+            [
+                py,
+                str(REPO / "scripts" / "select_checkpoint.py"),
+                str(run_dir),
+                "--last",
+                str(args.select),
+                "--episodes",
+                str(args.select_episodes),
+                "--json",
+                str(selection),
+                "--export",
+            ],
+            log,
+        )
+        if status != 0:
+            raise SystemExit(f"[learn_clips] choosing a checkpoint of {run_dir} failed (exit {status}); log: {log}")
+        ckpt = Path(json.loads(selection.read_text())["chosen"]).resolve()
     eval_json = run_dir / "eval.json"
     status, _ = run(
         [
@@ -199,7 +226,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
             py,
             str(REPO / "scripts" / "sim2sim.py"),
             "--policy",
-            str(run_dir / "exported" / "policy.onnx"),
+            str(run_dir / "exported" / "policy_graph.onnx"),
             "--motion",
             str(clip),
             "--json",
@@ -209,7 +236,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     )
     if status != 0:
         raise SystemExit(
-            f"[learn_clips] sim2sim of {run_dir / 'exported' / 'policy.onnx'} failed (exit {status}); log: {log}"
+            f"[learn_clips] sim2sim of {run_dir / 'exported' / 'policy_graph.onnx'} failed (exit {status}); log: {log}"
         )
     run(
         [
@@ -231,6 +258,8 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
         "minutes": args.minutes,
         "iterations": iterations,
         "env_steps": env_steps,
+        "checkpoint": ckpt.name,
+        "select": [args.select, args.select_episodes],
         "success_rate": ev["success_rate"],
         "mpkpe_m": ev["mpkpe_m"],
         "r_mpkpe_m": ev["r_mpkpe_m"],
@@ -306,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             and r["minutes"] == args.minutes
             and r["seed"] == args.seed
             and r["overrides"] == list(args.overrides)
+            and r.get("select", [1, 0])[0] == args.select
         ]
         if same and not args.redo:
             print(f"[learn_clips] {i}/{len(files)} {clip.stem}: in the table already (--redo reruns it)", flush=True)

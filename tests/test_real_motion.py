@@ -200,6 +200,10 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
         "0.05",
         "--episodes",
         "2",
+        "--select",
+        "2",
+        "--select_episodes",
+        "2",
         "--json",
         str(table),
         "--markdown",
@@ -219,7 +223,12 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     assert row["eval_episodes"] == 2 and 0.0 <= row["success_rate"] <= 1.0 and row["mpkpe_m"] > 0.0
     assert row["sim2sim_success_rate"] in (0.0, 1.0) and row["sim2sim_mpkpe_m"] > 0.0
     run = tmp_path / row["run_dir"]
-    assert (run / "exported" / "policy.onnx").is_file() and (run / "learning_curve.png").is_file()
+    assert (run / "exported" / "policy_graph.onnx").is_file() and (run / "learning_curve.png").is_file()
+    # the checkpoint was chosen among the last two by their evaluation from frame 0, and is the one reported
+    selection = json.loads((run / "selection.json").read_text())
+    assert len(selection["candidates"]) == 2 and selection["episodes"] == 2
+    assert Path(selection["chosen"]).name == row["checkpoint"] in [Path(c["checkpoint"]).name for c in selection["candidates"]]
+    assert row["select"] == [2, 2]
     assert (tmp_path / "table_motions" / "g1moves_B_HandsUp_29dof_60hz.npz").is_file()
     assert "| g1moves_B_HandsUp_29dof_60hz |" in (tmp_path / "table.md").read_text()
     # a second call finds the row and skips the clip

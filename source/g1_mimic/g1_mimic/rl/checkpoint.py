@@ -174,13 +174,18 @@ def install_safe_runner_load(exit_prefix: str | None = None) -> None:
     OnPolicyRunner.load = load
 
 
-def latest_checkpoint(run_dir: str | os.PathLike) -> Path:
-    """The ``model_<iter>.pt`` with the highest iteration in ``run_dir``."""
+def run_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
+    """The ``model_<iter>.pt`` files of ``run_dir``, by iteration (raises FileNotFoundError when there are none)."""
     run_dir = Path(run_dir)
-    ckpts = [(int(m.group(1)), p) for p in run_dir.glob("model_*.pt") if (m := _CKPT_RE.search(p.name))]
+    ckpts = sorted((int(m.group(1)), p) for p in run_dir.glob("model_*.pt") if (m := _CKPT_RE.search(p.name)))
     if not ckpts:
         raise FileNotFoundError(f"no model_<iteration>.pt checkpoint in {run_dir}")
-    return max(ckpts)[1]
+    return [p for _, p in ckpts]
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> Path:
+    """The ``model_<iter>.pt`` with the highest iteration in ``run_dir``."""
+    return run_checkpoints(run_dir)[-1]
 
 
 #: Where Isaac Lab's rsl_rl training writes runs: ``<LOG_ROOT>/<experiment>/<run>/model_<iter>.pt``.

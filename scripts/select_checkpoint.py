@@ -1,0 +1,96 @@
+"""Pick the checkpoint of a run that plays its clips best from frame 0: evaluate the last K, keep the best.
+
+    python scripts/select_checkpoint.py logs/rsl_rl/g1_mimic_cpu_learn/<run> [--last 8] [--episodes 8]
+        [--json selection.json] [--export]
+
+A PPO tracker's quality swings between checkpoints late in a run (on the real DWG dance, checkpoints
+100 iterations apart go from every episode playing the clip through to every one falling;
+``docs/performance.md``, section 5), so the last checkpoint is a poor default. Each of the run's last
+``--last`` checkpoints is evaluated like ``scripts/evaluate.py`` (``--episodes`` episodes from frame
+0, the task's failure rule, 3 s standing after the clip) in one env, and ranked by success rate,
+then standing after the end, then MPKPE (lower is better). Prints the ranking and the chosen
+checkpoint; ``--json`` writes them; ``--export`` exports the chosen one to ``<run>/exported/`` (as
+``scripts/play.py --export_only``). This chooses among checkpoints on the clips the run trained on:
+report the chosen checkpoint with a separate evaluation (``scripts/learn_clips.py`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from g1_mimic.cliargs import positive
+from g1_mimic.fileio import atomic_write_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rank_key(result: dict) -> tuple[float, float, float]:
+    """Sort key, best first: success rate, standing after the end, then MPKPE (lower is better)."""
+    return (-result["success_rate"], -result["standing_after_end"], result["mpkpe_m"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="run folder with model_<iteration>.pt checkpoints")
+    parser.add_argument("--last", type=positive(int), default=8, help="how many of the newest checkpoints to compare")
+    parser.add_argument("--episodes", type=positive(int), default=8, help="evaluation episodes per checkpoint (from frame 0)")
+    parser.add_argument("--json", default=None, help="write the ranking and the choice here")
+    parser.add_argument("--export", action="store_true", help="export the chosen checkpoint to <run>/exported/")
+    args, overrides = parser.parse_known_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from g1_mimic.rl.checkpoint import CheckpointError, install_safe_runner_load, recorded_task, run_checkpoints
+
+    try:
+        candidates = run_checkpoints(args.run)[-args.last :]
+    except FileNotFoundError as exc:
+        raise SystemExit(f"[select] {exc}") from None
+    task = recorded_task(candidates[-1]) or "Isaac-G1-Mimic-v0"
+    import torch
+
+    from g1_mimic.rl.evaluation import configure_for_evaluation, evaluate
+    from g1_mimic.rl.session import default_device, policy_session
+
+    print(f"[select] {len(candidates)} checkpoint(s) of {args.run}, {args.episodes} episodes each", flush=True)
+    results: list[dict] = []
+    with policy_session(
+        task,
+        str(candidates[-1]),
+        num_envs=min(args.episodes, 16),
+        device=default_device(),
+        overrides=overrides,
+        env_cfg_hook=lambda cfg: configure_for_evaluation(cfg, standing_s=3.0, protocol="task"),
+    ) as s:
+        install_safe_runner_load()
+        for ckpt in candidates:
+            try:
+                s.runner.load(str(ckpt), map_location=s.agent_cfg.device)
+            except CheckpointError as exc:
+                raise SystemExit(f"[select] {exc}") from None
+            s.policy = s.runner.get_inference_policy(device=s.agent_cfg.device)
+            with torch.inference_mode():  # the evaluation's tensors are inference tensors
+                s.env.reset()
+            r = evaluate(s, args.episodes, progress=False).to_dict()
+            r = {"checkpoint": str(ckpt), **{k: r[k] for k in ("success_rate", "standing_after_end", "mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "mean_episode_length_s")}}
+            results.append(r)
+            print(
+                f"[select] {ckpt.name}: success {100 * r['success_rate']:.0f} %, standing {100 * r['standing_after_end']:.0f} %, "
+                f"MPKPE {100 * r['mpkpe_m']:.1f} cm, episode {r['mean_episode_length_s']:.1f} s",
+                flush=True,
+            )
+    best = min(results, key=rank_key)
+    print(f"[select] chosen: {best['checkpoint']}", flush=True)
+    if args.json:
+        atomic_write_json(args.json, {"chosen": best["checkpoint"], "episodes": args.episodes, "candidates": results})
+    if args.export:
+        status = subprocess.call([sys.executable, str(REPO / "scripts" / "play.py"), "--checkpoint", best["checkpoint"], "--export_only", *overrides])
+        if status != 0:
+            raise SystemExit(f"[select] exporting {best['checkpoint']} failed (exit {status})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
