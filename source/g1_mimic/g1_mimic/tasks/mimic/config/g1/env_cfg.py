@@ -121,7 +121,8 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
     PD targets as offsets from the reference (``ReferenceJointPositionAction``); no pushes and no
     startup randomisation; reference-state init without velocity/joint noise and with small pose
     noise; penalties (action rate, joint limits, undesired contacts) at a tenth of their weight;
-    128 envs on CPU.
+    a fifth of the resets at frame 0 of the clip, with episodes long enough to play any clip through
+    (they end at the clip's end plus its tail); 128 envs on CPU.
     """
 
     def __post_init__(self):
@@ -129,6 +130,10 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
         # reference offsets by default; presets=default_pose selects BeyondMimic's default-pose offsets
         self.actions.default = self.actions.ref_actions
         self.remove_perturbations()
+        # some training episodes play the clip from its start, as evaluation does, and meet the deviations
+        # that build up over a whole clip; the limit only caps them (motion_finished ends them at the clip end)
+        self.commands.motion.frame0_share = 0.2
+        self.episode_length_s = 40.0
         for rewards in _alternatives(self.rewards):
             for name in ("action_rate_l2", "joint_limit", "undesired_contacts"):
                 if hasattr(rewards, name):
