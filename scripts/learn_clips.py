@@ -184,6 +184,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     last = latest_checkpoint(run_dir)
     iterations, env_steps = iterations_and_steps(run_dir, last)
     ckpt = last
+    candidates: list[dict] = []
     if args.select > 1:
         selection = run_dir / "selection.json"
         status, _ = run(
@@ -203,7 +204,9 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
         )
         if status != 0:
             raise SystemExit(f"[learn_clips] choosing a checkpoint of {run_dir} failed (exit {status}); log: {log}")
-        ckpt = Path(json.loads(selection.read_text())["chosen"]).resolve()
+        chosen = json.loads(selection.read_text())
+        ckpt = Path(chosen["chosen"]).resolve()
+        candidates = chosen["candidates"]
     eval_json = run_dir / "eval.json"
     status, _ = run(
         [
@@ -260,6 +263,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
         "env_steps": env_steps,
         "checkpoint": ckpt.name,
         "select": [args.select, args.select_episodes],
+        "selection": candidates,
         "success_rate": ev["success_rate"],
         "mpkpe_m": ev["mpkpe_m"],
         "r_mpkpe_m": ev["r_mpkpe_m"],

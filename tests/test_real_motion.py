@@ -229,6 +229,7 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     assert len(selection["candidates"]) == 2 and selection["episodes"] == 2
     assert Path(selection["chosen"]).name == row["checkpoint"] in [Path(c["checkpoint"]).name for c in selection["candidates"]]
     assert row["select"] == [2, 2]
+    assert row["selection"] == selection["candidates"]  # the table keeps what the choice was made on
     assert (tmp_path / "table_motions" / "g1moves_B_HandsUp_29dof_60hz.npz").is_file()
     assert "| g1moves_B_HandsUp_29dof_60hz |" in (tmp_path / "table.md").read_text()
     # a second call finds the row and skips the clip
