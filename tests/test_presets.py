@@ -122,6 +122,11 @@ def test_cpu_robust_task_keeps_the_default_perturbations_that_cpu_learn_drops():
     assert robust.events.push_robot.params["velocity_range"] == default.events.push_robot.params["velocity_range"]
     assert robust.commands.motion.pose_range == default.commands.motion.pose_range
     assert robust.commands.motion.joint_position_range == default.commands.motion.joint_position_range != (0.0, 0.0)
+    # observation noise is a perturbation too: off in CPU-Learn, kept in CPU-Robust
+    assert not learn.observations.policy.enable_corruption and robust.observations.policy.enable_corruption
+    assert learn.rewards.motion_global_anchor_pos.params["std"] == robust.rewards.motion_global_anchor_pos.params["std"] == 0.1
+    assert default.rewards.motion_global_anchor_pos.params["std"] == 0.3
+    assert learn.commands.motion.frame0_share == 0.2 and default.commands.motion.frame0_share == 0.0
     # everything else is the CPU learning task's
     assert type(robust.actions).__name__ == type(learn.actions).__name__
     assert robust.rewards.action_rate_l2.weight == learn.rewards.action_rate_l2.weight
