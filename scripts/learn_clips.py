@@ -14,7 +14,8 @@ name order:
    to ``<run>/exported/``; ``--select 1`` keeps the last checkpoint and its export;
 3. ``scripts/evaluate.py`` on the chosen checkpoint: ``--episodes`` further episodes, every one from
    frame 0, then 3 s of the held last frame (``standing_after_end``);
-4. ``scripts/sim2sim.py`` on its exported policy graph in plain MuJoCo (deterministic: one episode);
+4. ``scripts/sim2sim.py`` on its exported policy graph in plain MuJoCo (deterministic: one episode),
+   rendered to ``<run>/sim2sim.gif`` (the policy, its reference 1 m to its left; ``--no_video`` skips it);
 5. ``scripts/plot_learning_curve.py`` into ``<run>/learning_curve.png``.
 
 The row (clip, length, minutes, iterations, env steps, success, MPKPE, R-MPKPE, joint RMSE,
@@ -75,6 +76,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--held_out", nargs="*", default=[], help="tag clips (name substrings) kept out of the tuning")
     p.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
     p.add_argument("--redo", action="store_true", help="rerun clips already in the table")
+    p.add_argument("--no_video", action="store_true", help="no GIF of the sim2sim episode (saves ~5 s per clip second)")
+    p.add_argument(
+        "--video_size", nargs=2, type=positive(int), default=[320, 240], metavar=("W", "H"), help="GIF size (pixels)"
+    )
     args = p.parse_args(argv)
     args.overrides = overrides
     return args
@@ -224,6 +229,10 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     if status != 0:
         raise SystemExit(f"[learn_clips] evaluation of {ckpt} failed (exit {status}); log: {log}")
     s2s_json = run_dir / "sim2sim.json"
+    video = None if args.no_video else run_dir / "sim2sim.gif"
+    render = [] if video is None else ["--render", str(video), "--beside", "--no_shadows", "--fps", "12"]
+    if video is not None:
+        render += ["--width", str(args.video_size[0]), "--height", str(args.video_size[1])]
     status, _ = run(
         [
             py,
@@ -234,6 +243,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
             str(clip),
             "--json",
             str(s2s_json),
+            *render,
         ],
         log,
     )
@@ -273,6 +283,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
         "eval_episodes": ev["episodes"],
         "sim2sim_success_rate": s2s["success_rate"],
         "sim2sim_mpkpe_m": s2s["mpkpe_m"],
+        "video": None if video is None else os.path.relpath(video),
         "held_out": any(s in name for s in args.held_out),
         "task": args.task,
         "seed": args.seed,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from g1_mimic.motion.cli import main as motion_cli
 from g1_mimic.motion.format import MotionFormatError, load_motion
@@ -208,6 +209,9 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
         str(table),
         "--markdown",
         str(tmp_path / "table.md"),
+        "--video_size",
+        "64",
+        "48",
         "--",
         "--num_envs",
         "8",
@@ -224,6 +228,10 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     assert row["sim2sim_success_rate"] in (0.0, 1.0) and row["sim2sim_mpkpe_m"] > 0.0
     run = tmp_path / row["run_dir"]
     assert (run / "exported" / "policy_graph.onnx").is_file() and (run / "learning_curve.png").is_file()
+    video = tmp_path / row["video"]
+    assert video == run / "sim2sim.gif" and video.read_bytes()[:6] == b"GIF89a"
+    with Image.open(video) as gif:  # the policy beside its reference, one frame per 1/12 s of the episode
+        assert gif.size == (64, 48) and gif.n_frames >= 2
     # the checkpoint was chosen among the last two by their evaluation from frame 0, and is the one reported
     selection = json.loads((run / "selection.json").read_text())
     assert len(selection["candidates"]) == 2 and selection["episodes"] == 2
