@@ -93,11 +93,36 @@ def test_illegal_contact_termination_is_on_in_the_contacts_variant(env):
     from g1_mimic.tasks.mimic import mdp
 
     cfg = env.termination_manager.get_term_cfg("illegal_contact")
-    assert cfg.params["enabled"] is True
+    assert cfg.func is mdp.illegal_body_contact
     # standing on the feet: nothing but the feet touches
-    assert not mdp.illegal_contact_switchable(env, **cfg.params).any()
+    assert not mdp.illegal_body_contact(env, **cfg.params).any()
     # the same check with the feet declared illegal fires for both envs
     feet = SceneEntityCfg("contact_forces", body_names=list(FEET_BODIES))
     feet.resolve(env.scene)
-    assert mdp.illegal_contact_switchable(env, feet, threshold=1.0, enabled=True).all()
-    assert not mdp.illegal_contact_switchable(env, feet, threshold=1.0, enabled=False).any()
+    assert mdp.illegal_body_contact(env, feet, threshold=1.0).all()
+
+
+def test_contact_terms_exist_only_where_selected():
+    """No placeholder terms: without ``presets=contacts`` neither contact term is in the managers' cfgs;
+    with it both are, with every reward set (``presets=deepmimic,contacts``), bound to the G1's feet."""
+    from isaaclab_tasks.utils import resolve_task_config
+
+    import g1_mimic.tasks  # noqa: F401
+    from g1_mimic.rl.variants import variant_overrides
+
+    plain, _ = resolve_task_config("Isaac-G1-Mimic-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    assert plain.rewards.feet_contact_match is None and plain.terminations.illegal_contact is None
+    both, _ = resolve_task_config(
+        "Isaac-G1-Mimic-v0", "rsl_rl_cfg_entry_point", overrides=variant_overrides(["deepmimic", "contacts"])
+    )
+    assert type(both.rewards).__name__ == "DeepMimicRewardsCfg"
+    assert both.rewards.feet_contact_match.weight == 0.5
+    assert both.rewards.feet_contact_match.params["sensor_cfg"].body_names == list(FEET_BODIES)
+    # MimicKit's own contact rule stays: the knees may touch too
+    assert both.terminations.illegal_contact.params["sensor_cfg"].body_names == [
+        r"^(?!left_knee_link$)(?!right_knee_link$)(?!left_ankle_.*_link$)(?!right_ankle_.*_link$).+$"
+    ]
+    contacts, _ = resolve_task_config("Isaac-G1-Mimic-v0", "rsl_rl_cfg_entry_point", overrides=variant_overrides(["contacts"]))
+    assert contacts.terminations.illegal_contact.params["sensor_cfg"].body_names == [
+        r"^(?!left_ankle_.*_link$)(?!right_ankle_.*_link$).+$"
+    ]

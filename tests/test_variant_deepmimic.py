@@ -34,9 +34,8 @@ def _terms(env) -> dict[str, torch.Tensor]:
 
 def test_deepmimic_terms_are_active_with_mimickit_weights(env):
     mgr = env.reward_manager
-    # contact matching is configured but off (weight 0: the reward manager skips it) unless --variant contacts
-    assert sorted(mgr.active_terms) == sorted([*WEIGHTS, "feet_contact_match"])
-    assert mgr.get_term_cfg("feet_contact_match").weight == 0.0
+    # no contact matching unless --variant contacts (presets=contacts) adds it
+    assert sorted(mgr.active_terms) == sorted(WEIGHTS)
     for name, w in WEIGHTS.items():
         assert mgr.get_term_cfg(name).weight == pytest.approx(w)
     assert sorted(env.termination_manager.active_terms) == ["illegal_contact", "motion_finished", "nonfinite_state", "pose_error", "time_out"]

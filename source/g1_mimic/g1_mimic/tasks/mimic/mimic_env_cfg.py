@@ -47,6 +47,41 @@ VELOCITY_RANGE = {
 }
 
 
+def preset_alternatives(cfg) -> list:
+    """Every alternative of a :class:`PresetCfg` (what ``presets=`` may select), or ``[cfg]`` for a plain cfg."""
+    if isinstance(cfg, PresetCfg):
+        return [getattr(cfg, name) for name in cfg.__dataclass_fields__ if not name.startswith("_")]
+    return [cfg]
+
+
+def all_bodies_but(patterns: list[str]) -> list[str]:
+    """A body-name selection of every body except those fully matching one of ``patterns`` (regexes)."""
+    return ["^" + "".join(f"(?!{p}$)" for p in patterns) + ".+$"]
+
+
+@configclass
+class MimicBodiesCfg:
+    """The robot's bodies the task's terms name; a robot cfg fills it once (``MimicEnvCfg.bodies``) and
+    :meth:`MimicEnvCfg.bind_bodies` hands each name list to the terms of every preset alternative."""
+
+    anchor: str = MISSING
+    """The tracking anchor (BeyondMimic: the torso); its COM is randomised at start-up."""
+    tracked: list[str] = MISSING
+    """The bodies whose poses are tracked (rewards, observations, metrics)."""
+    feet: list[str] = MISSING
+    """The feet, in the order of the clips' contact labels (contact matching)."""
+    end_effectors: list[str] = MISSING
+    """Feet and hands: their height error ends an episode (``ee_body_pos``)."""
+    key_bodies: list[str] = MISSING
+    """DeepMimic / MimicKit key bodies (``key_body_pos`` reward)."""
+    penalty_free_contacts: list[str] = MISSING
+    """Bodies (regexes) whose contacts the ``undesired_contacts`` penalty ignores (BeyondMimic: feet, hands)."""
+    supports: list[str] = MISSING
+    """Bodies (regexes) that may touch the ground under VideoMimic's ``illegal_contact`` rule (the feet)."""
+    mimickit_supports: list[str] = MISSING
+    """Bodies (regexes) that may touch under MimicKit's contact termination (feet and knees)."""
+
+
 #: MuJoCo settings shared by every Newton preset (one G1 on flat ground; see :class:`MimicPhysicsCfg`).
 _G1_MUJOCO_SOLVER = dict(
     njmax=400, nconmax=64, cone="elliptic", impratio=10.0, integrator="implicitfast", use_mujoco_contacts=True
@@ -329,6 +364,10 @@ class EventCfg:
     # training-only help, off unless presets=assist
     assist = AssistPresetCfg()
 
+    def bind(self, bodies: MimicBodiesCfg) -> None:
+        """The robot's bodies into the terms that name them (the anchor's COM is randomised)."""
+        self.base_com.params["asset_cfg"].body_names = [bodies.anchor]
+
 
 @configclass
 class ActuationEventCfg(EventCfg):
@@ -354,6 +393,24 @@ class EventsPresetCfg(PresetCfg):
 
     default = EventCfg()
     gain_randomization = ActuationEventCfg()
+
+
+@configclass
+class FeetContactMatchPresetCfg(PresetCfg):
+    """VideoMimic's contact matching: none (``default``) or, with ``presets=contacts`` (composes with every
+    reward set), the fraction of the feet whose contact (> 1 N) agrees with the reference's contact label,
+    weight 0.5."""
+
+    default: RewTerm | None = None
+    contacts: RewTerm = RewTerm(
+        func=mdp.feet_contact_match,
+        weight=0.5,
+        params={
+            "command_name": "motion",
+            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING, preserve_order=True),
+            "threshold": 1.0,
+        },
+    )
 
 
 @configclass
@@ -383,17 +440,12 @@ class RewardsCfg:
         weight=-0.1,
         params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0},
     )
-    feet_contact_match = RewTerm(
-        func=mdp.feet_contact_match,
-        weight=0.0,
-        params={
-            "command_name": "motion",
-            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING, preserve_order=True),
-            "threshold": 1.0,
-        },
-    )
-    """VideoMimic contact matching; off (weight 0, not computed) unless a variant gives it a weight
-    (``--variant contacts``: 0.5)."""
+    feet_contact_match = FeetContactMatchPresetCfg()
+
+    def bind(self, bodies: MimicBodiesCfg) -> None:
+        """The robot's bodies into the terms that name them."""
+        self.undesired_contacts.params["sensor_cfg"].body_names = all_bodies_but(bodies.penalty_free_contacts)
+        self.feet_contact_match.contacts.params["sensor_cfg"].body_names = list(bodies.feet)
 
 
 @configclass
@@ -409,16 +461,12 @@ class DeepMimicRewardsCfg:
         weight=0.15,
         params={"command_name": "motion", "scale": 10.0, "body_names": MISSING},
     )
-    feet_contact_match = RewTerm(
-        func=mdp.feet_contact_match,
-        weight=0.0,
-        params={
-            "command_name": "motion",
-            "sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING, preserve_order=True),
-            "threshold": 1.0,
-        },
-    )
-    """VideoMimic contact matching; off unless a variant gives it a weight (``--variant contacts``)."""
+    feet_contact_match = FeetContactMatchPresetCfg()
+
+    def bind(self, bodies: MimicBodiesCfg) -> None:
+        """The robot's bodies into the terms that name them."""
+        self.key_body_pos.params["body_names"] = list(bodies.key_bodies)
+        self.feet_contact_match.contacts.params["sensor_cfg"].body_names = list(bodies.feet)
 
 
 @configclass
@@ -427,6 +475,17 @@ class RewardsPresetCfg(PresetCfg):
 
     default = RewardsCfg()
     deepmimic = DeepMimicRewardsCfg()
+
+
+@configclass
+class IllegalContactPresetCfg(PresetCfg):
+    """VideoMimic's contact termination: none (``default``) or, with ``presets=contacts``, an episode ends
+    when a body other than the supports (``MimicBodiesCfg.supports``: the feet) has contact force > 1 N."""
+
+    default: DoneTerm | None = None
+    contacts: DoneTerm = DoneTerm(
+        func=mdp.illegal_body_contact, params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0}
+    )
 
 
 @configclass
@@ -439,11 +498,12 @@ class TerminationsCfg:
         func=mdp.bad_motion_body_pos_z_only, params={"command_name": "motion", "threshold": 0.25, "body_names": MISSING}
     )
     nonfinite_state = DoneTerm(func=mdp.nonfinite_state)
-    illegal_contact = DoneTerm(
-        func=mdp.illegal_contact_switchable,
-        params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0, "enabled": False},
-    )
-    """Contact of a body other than the feet (VideoMimic); off unless enabled (``--variant contacts``)."""
+    illegal_contact = IllegalContactPresetCfg()
+
+    def bind(self, bodies: MimicBodiesCfg) -> None:
+        """The robot's bodies into the terms that name them."""
+        self.ee_body_pos.params["body_names"] = list(bodies.end_effectors)
+        self.illegal_contact.contacts.params["sensor_cfg"].body_names = all_bodies_but(bodies.supports)
 
 
 @configclass
@@ -455,11 +515,14 @@ class DeepMimicTerminationsCfg:
     motion_finished = DoneTerm(func=mdp.motion_finished, params={"command_name": "motion"}, time_out=True)
     pose_error = DoneTerm(func=mdp.deepmimic_pose_error_too_large, params={"command_name": "motion", "threshold": 1.0})
     illegal_contact = DoneTerm(
-        func=mdp.illegal_contact_switchable,
-        params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0, "enabled": True},
+        func=mdp.illegal_body_contact, params={"sensor_cfg": SceneEntityCfg("contact_forces", body_names=MISSING), "threshold": 1.0}
     )
-    """MimicKit allows contacts of the feet and knees only (hands too if added to the allowed bodies)."""
+    """MimicKit allows contacts of the feet and knees only (``MimicBodiesCfg.mimickit_supports``)."""
     nonfinite_state = DoneTerm(func=mdp.nonfinite_state)
+
+    def bind(self, bodies: MimicBodiesCfg) -> None:
+        """The robot's bodies into the terms that name them."""
+        self.illegal_contact.params["sensor_cfg"].body_names = all_bodies_but(bodies.mimickit_supports)
 
 
 @configclass
@@ -530,6 +593,9 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
     events: EventCfg = EventsPresetCfg()
     curriculum: object = CurriculumPresetCfg()
 
+    bodies: MimicBodiesCfg = MISSING
+    """The robot's bodies the terms name (filled by the robot cfg; :meth:`bind_bodies`)."""
+
     clip_reward_at_zero: bool = False
     """Clip each step's total reward at zero (legged_gym's ``only_positive_rewards``)."""
 
@@ -543,33 +609,38 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
         self.viewer.eye = (1.5, 1.5, 1.5)
         self.viewer.origin_type = "asset_root"
         self.viewer.asset_name = "robot"
+        if self.bodies is not MISSING:
+            self.bind_bodies()
+
+    def bind_bodies(self) -> None:
+        """Hand :attr:`bodies` to the motion command and to the terms of every reward, termination and event
+        alternative (each family's ``bind``), so that whichever ``presets=`` selects is complete."""
+        cmd = self.commands.motion
+        cmd.anchor_body_name = self.bodies.anchor
+        cmd.body_names = list(self.bodies.tracked)
+        cmd.contact_body_names = list(self.bodies.feet)
+        for group in (self.rewards, self.terminations, self.events):
+            for family in preset_alternatives(group):
+                family.bind(self.bodies)
 
     def play_mode(self):
         """Few envs, no randomisation, pushes or observation noise; every episode starts at frame 0."""
         super().play_mode()
         # the base class reaches groups of a plain observations cfg only: also those of each preset alternative
-        observations = self.observations
-        alternatives = (
-            [getattr(observations, n) for n in observations.__dataclass_fields__]
-            if isinstance(observations, PresetCfg)
-            else [observations]
-        )
-        for obs_cfg in alternatives:
-            for group_name in getattr(obs_cfg, "__dataclass_fields__", {}):
+        for obs_cfg in preset_alternatives(self.observations):
+            for group_name in obs_cfg.__dataclass_fields__:
                 group = getattr(obs_cfg, group_name)
-                if hasattr(group, "enable_corruption"):
+                if isinstance(group, ObsGroup):
                     group.enable_corruption = False
         self.scene.num_envs = min(self.scene.num_envs, 16)
-        events = self.events
-        for ev in [getattr(events, n) for n in events.__dataclass_fields__] if isinstance(events, PresetCfg) else [events]:
+        for ev in preset_alternatives(self.events):
             ev.push_robot = None
             ev.physics_material = None
             ev.add_joint_default_pos = None
             ev.base_com = None
-            if hasattr(ev, "actuator_gains"):
+            ev.assist = None
+            if isinstance(ev, ActuationEventCfg):
                 ev.actuator_gains = None
-            if hasattr(ev, "assist"):
-                ev.assist = None
         cmd = self.commands.motion
         cmd.pose_range = {}
         cmd.velocity_range = {}

@@ -75,17 +75,9 @@ def nonfinite_state(env: ManagerBasedRLEnv, asset_cfg: SceneEntityCfg = SceneEnt
     return bad
 
 
-def illegal_contact_switchable(
-    env: ManagerBasedRLEnv, sensor_cfg: SceneEntityCfg, threshold: float = 1.0, enabled: bool = True
-) -> torch.Tensor:
+def illegal_body_contact(env: ManagerBasedRLEnv, sensor_cfg: SceneEntityCfg, threshold: float = 1.0) -> torch.Tensor:
     """A body of ``sensor_cfg.body_names`` (the bodies that may *not* touch anything) has a net normal
-    contact force above ``threshold`` (N) in the sensor's recent history (MimicKit / VideoMimic).
-
-    ``enabled=False`` keeps the term configured but inactive (always False), so a variant switches it
-    on with one Hydra override (``env.terminations.illegal_contact.params.enabled=true``).
-    """
-    if not enabled:
-        return torch.zeros(env.num_envs, dtype=torch.bool, device=env.device)
+    contact force above ``threshold`` (N) in the sensor's recent history (MimicKit / VideoMimic)."""
     sensor = env.scene.sensors[sensor_cfg.name]
     forces = sensor.data.net_normal_forces_w_history.torch[:, :, sensor_cfg.body_ids]
     return torch.any(torch.linalg.norm(forces, dim=-1).amax(dim=1) > threshold, dim=1)

@@ -6,18 +6,37 @@ import logging
 
 import torch
 from isaaclab.utils import configclass
-from isaaclab_tasks.utils import PresetCfg
+from isaaclab_newton.physics import NewtonCfg
 
 from g1_mimic.data import DEFAULT_CLIP, bundled_motion
 from g1_mimic.robots.g1 import G1_ACTION_SCALE, G1_CFG
-from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, FEET_BODIES, TRACKED_BODIES
+from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, FEET_BODIES, HAND_BODIES, TRACKED_BODIES
 
-from ...mimic_env_cfg import DeepMimicTerminationsCfg, DistillObservationsPresetCfg, MimicEnvCfg, MimicPhysicsCfg
+from ...mimic_env_cfg import (
+    DistillObservationsPresetCfg,
+    MimicBodiesCfg,
+    MimicEnvCfg,
+    MimicPhysicsCfg,
+    preset_alternatives,
+)
 
 logger = logging.getLogger(__name__)
 
-#: DeepMimic/MimicKit key bodies on the G1: ankles, torso (carries the head), wrists.
-DEEPMIMIC_KEY_BODIES = ("left_ankle_roll_link", "right_ankle_roll_link", "torso_link", "left_wrist_yaw_link", "right_wrist_yaw_link")
+_ANKLE_LINKS = [r"left_ankle_.*_link", r"right_ankle_.*_link"]
+
+#: The G1's bodies as the task's terms name them (BeyondMimic's tracked bodies and thresholds; MimicKit's
+#: key bodies and allowed contacts on the G1).
+G1_BODIES = MimicBodiesCfg(
+    anchor=ANCHOR_BODY,
+    tracked=list(TRACKED_BODIES),
+    feet=list(FEET_BODIES),
+    end_effectors=list(END_EFFECTOR_BODIES),
+    # DeepMimic/MimicKit key bodies: ankles, torso (carries the head), wrists
+    key_bodies=[*FEET_BODIES, "torso_link", *HAND_BODIES],
+    penalty_free_contacts=[*FEET_BODIES, *HAND_BODIES],
+    supports=list(_ANKLE_LINKS),  # VideoMimic: only the feet; add the hands here to allow them
+    mimickit_supports=["left_knee_link", "right_knee_link", *_ANKLE_LINKS],
+)
 _CPU_NOTICE_SHOWN = False
 
 
@@ -38,51 +57,18 @@ def announce_cpu_once() -> None:
         _CPU_NOTICE_SHOWN = True
 
 
-def _alternatives(cfg) -> list:
-    """The alternatives of a PresetCfg (all of them), or ``[cfg]`` for a plain cfg."""
-    if isinstance(cfg, PresetCfg):
-        return [getattr(cfg, name) for name in cfg.__dataclass_fields__ if not name.startswith("_")]
-    return [cfg]
-
-
 @configclass
 class G1MimicEnvCfg(MimicEnvCfg):
     """G1 tracking env: BeyondMimic's bodies, gains, action scales and thresholds."""
 
+    bodies: MimicBodiesCfg = G1_BODIES
+
     def __post_init__(self):
         super().__post_init__()
         self.scene.robot = G1_CFG.replace(prim_path="{ENV_REGEX_NS}/Robot")
-        for actions in _alternatives(self.actions):
+        for actions in preset_alternatives(self.actions):
             actions.joint_pos.scale = dict(G1_ACTION_SCALE)
-        cmd = self.commands.motion
-        cmd.motion_file = str(bundled_motion(DEFAULT_CLIP))
-        cmd.anchor_body_name = ANCHOR_BODY
-        cmd.body_names = list(TRACKED_BODIES)
-        cmd.contact_body_names = list(FEET_BODIES)
-        for events in _alternatives(self.events):
-            events.base_com.params["asset_cfg"].body_names = [ANCHOR_BODY]
-        for rewards in _alternatives(self.rewards):
-            if hasattr(rewards, "undesired_contacts"):
-                rewards.undesired_contacts.params["sensor_cfg"].body_names = [
-                    r"^(?!left_ankle_roll_link$)(?!right_ankle_roll_link$)(?!left_wrist_yaw_link$)(?!right_wrist_yaw_link$).+$"
-                ]
-            if hasattr(rewards, "feet_contact_match"):
-                rewards.feet_contact_match.params["sensor_cfg"].body_names = list(FEET_BODIES)
-            if hasattr(rewards, "key_body_pos"):
-                rewards.key_body_pos.params["body_names"] = list(DEEPMIMIC_KEY_BODIES)
-        for terminations in _alternatives(self.terminations):
-            if hasattr(terminations, "ee_body_pos"):
-                terminations.ee_body_pos.params["body_names"] = list(END_EFFECTOR_BODIES)
-            if isinstance(terminations, DeepMimicTerminationsCfg):
-                # MimicKit's allowed contact bodies on the G1: knees and the ankle (foot) links
-                terminations.illegal_contact.params["sensor_cfg"].body_names = [
-                    r"^(?!left_knee_link$)(?!right_knee_link$)(?!left_ankle_.*_link$)(?!right_ankle_.*_link$).+$"
-                ]
-            elif hasattr(terminations, "illegal_contact"):
-                # VideoMimic: only the feet may touch (ankle links); add hands by editing this regex
-                terminations.illegal_contact.params["sensor_cfg"].body_names = [
-                    r"^(?!left_ankle_.*_link$)(?!right_ankle_.*_link$).+$"
-                ]
+        self.commands.motion.motion_file = str(bundled_motion(DEFAULT_CLIP))
         if not cuda_available():
             self.apply_cpu_defaults()
 
@@ -98,8 +84,8 @@ class G1MimicEnvCfg(MimicEnvCfg):
         self.sim.device = "cpu"
         if isinstance(self.sim.physics, MimicPhysicsCfg):
             self.sim.physics.default = self.sim.physics.mujoco_cpu
-        for physics in _alternatives(self.sim.physics):
-            if hasattr(physics, "use_cuda_graph"):
+        for physics in preset_alternatives(self.sim.physics):
+            if isinstance(physics, NewtonCfg):
                 physics.use_cuda_graph = False
         self.scene.num_envs = 64
 
@@ -135,13 +121,11 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
         # that build up over a whole clip; the limit only caps them (motion_finished ends them at the clip end)
         self.commands.motion.frame0_share = 0.2
         self.episode_length_s = 40.0
-        for rewards in _alternatives(self.rewards):
-            for name in ("action_rate_l2", "joint_limit", "undesired_contacts"):
-                if hasattr(rewards, name):
-                    getattr(rewards, name).weight *= 0.1
-            if hasattr(rewards, "motion_global_anchor_pos"):
-                # 0.3 m pays 0.83 of the term at 13 cm off, and the body drifts off the reference in the world
-                rewards.motion_global_anchor_pos.params["std"] = 0.1
+        rewards = self.rewards.default  # BeyondMimic's set (presets=deepmimic has no penalties or anchor term)
+        for term in (rewards.action_rate_l2, rewards.joint_limit, rewards.undesired_contacts):
+            term.weight *= 0.1
+        # 0.3 m pays 0.83 of the term at 13 cm off, and the body drifts off the reference in the world
+        rewards.motion_global_anchor_pos.params["std"] = 0.1
         if not cuda_available():
             # 128 envs x 24 steps on mujoco_cpu: ~1.5 s per PPO iteration on 2 cores, the most samples/s
             # per update of the counts measured (64: 0.86 s for half the samples; docs/performance.md)
@@ -150,12 +134,12 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
     def remove_perturbations(self) -> None:
         """No pushes, no start-up randomisation (friction, COM, default-joint offsets), no observation noise,
         and reference-state init with small pose noise (±2 cm, ±0.05 rad yaw) and no velocity or joint noise."""
-        for events in _alternatives(self.events):
+        for events in preset_alternatives(self.events):
             events.push_robot = None
             events.physics_material = None
             events.add_joint_default_pos = None
             events.base_com = None
-        for observations in _alternatives(self.observations):
+        for observations in preset_alternatives(self.observations):
             observations.policy.enable_corruption = False  # no observation noise (±0.25 m on the anchor position)
         cmd = self.commands.motion
         cmd.pose_range = {"x": (-0.02, 0.02), "y": (-0.02, 0.02), "yaw": (-0.05, 0.05)}
