@@ -43,9 +43,6 @@ from g1_mimic.robots.g1_constants import SDK_JOINT_NAMES
 
 __all__ = ["deploy_contract", "export_policy", "read_onnx_metadata"]
 
-#: Kept for callers of the old metadata API: the contract's format version.
-METADATA_VERSION = CONTRACT_VERSION
-
 _INTERPOLATION = (
     "frame i at i/fps s; f = min(max(t, 0) * fps, T - 1); linear between frames floor(f) and "
     "min(floor(f) + 1, T - 1) for joints, positions and velocities, short-arc slerp for orientations; "
@@ -54,7 +51,9 @@ _INTERPOLATION = (
 
 
 def _floats(x: Any, n: int | None = None) -> list[float] | float:
-    """A tensor's first env row (or a whole 1-D tensor) as floats; a scalar as a float (or n copies)."""
+    """A tensor's first env row (or a whole 1-D tensor, or a list) as floats; a scalar as a float (or n copies)."""
+    if isinstance(x, list | tuple):
+        x = torch.as_tensor(x)
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu()
         if x.dim() >= 2:
@@ -63,8 +62,9 @@ def _floats(x: Any, n: int | None = None) -> list[float] | float:
     return [float(x)] * n if n is not None else float(x)
 
 
-def _pairs(x: torch.Tensor) -> list[list[float]]:
-    x = x.detach().cpu()
+def _pairs(x: torch.Tensor | list) -> list[list[float]]:
+    """Per-joint (low, high) pairs of a ``[N, J, 2]`` / ``[J, 2]`` tensor or nested list as floats."""
+    x = torch.as_tensor(x).detach().cpu()
     if x.dim() == 3:
         x = x[0]
     return [[float(a), float(b)] for a, b in x.tolist()]
@@ -137,7 +137,8 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
     action_name, term = _action_term(env)
     robot = env.scene[term.cfg.asset_name]
     data = robot.data
-    joint_names = list(term._joint_names)
+    action_io = term.IO_descriptor  # Isaac Lab's public description of a joint action: joints, scale, offset, clip
+    joint_names = list(action_io.joint_names)
     n = len(joint_names)
     jids = [robot.joint_names.index(j) for j in joint_names]
     unknown = [j for j in joint_names if j not in SDK_JOINT_NAMES]
@@ -169,14 +170,14 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
     action = {
         "term": action_name,
         "type": type(term).__name__,
-        "scale": _floats(term._scale, n),
+        "scale": _floats(action_io.scale, n),
         "offset_kind": OFFSET_REFERENCE if is_ref else OFFSET_DEFAULT,
-        "offset": None if is_ref else _floats(term._offset, n),
+        "offset": None if is_ref else _floats(action_io.offset, n),
         "offset_formula": (
             "reference.joint_pos(t) + control_dt * reference.joint_vel(t)" if is_ref else "offset (constant, rad)"
         ),
         "target_formula": "clip(offset + scale * filtered(action))",
-        "clip": _pairs(term._clip) if getattr(tcfg, "clip", None) is not None else None,
+        "clip": _pairs(action_io.clip) if action_io.clip is not None else None,
         "raw_clip": float(raw_clip) if raw_clip is not None else None,
         "filter_alpha": float(getattr(tcfg, "filter_alpha", 1.0)),
         "training_only": {
@@ -189,9 +190,17 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
     om = env.observation_manager
     group = "policy"
     names = list(om.active_terms[group])
-    cfgs = list(om._group_obs_term_cfgs[group])
+    active_group = getattr(om.cfg, group)  # the manager's cfg: noise as applied, history and entities resolved
+    cfgs = [getattr(active_group, name) for name in names]
     dims = list(om.group_obs_term_dim[group])
-    group_cfg = getattr(env.cfg.observations, group, None)
+    group_cfg = getattr(env.cfg.observations, group, None)  # as configured (noise applies in training only)
+    time_major = (  # Isaac Lab's condition for a group history stored time-major
+        active_group.history_order == "time"
+        and bool(active_group.history_length)
+        and active_group.flatten_history_dim
+        and active_group.concatenate_terms
+        and active_group.concatenate_dim == -1
+    )
     kinds = {
         mdp.motion_anchor_pos_b: "reference_anchor_pos_b",
         mdp.motion_anchor_ori_b: "reference_anchor_ori6d_b",
@@ -298,7 +307,7 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
         )
     observation = {
         "group": group,
-        "history_order": "time" if om._group_obs_time_major.get(group, False) else "term",
+        "history_order": "time" if time_major else "term",
         "processing": "term(state, reference) -> noise (training only) -> clip -> scale -> history (oldest first)",
         "noise_applied_in_training": bool(getattr(group_cfg, "enable_corruption", False))
         if group_cfg is not None
@@ -310,7 +319,8 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
     terminations: dict[str, Any] = {}
     other: list[str] = []
     tm = env.termination_manager
-    for name, tc in zip(tm.active_terms, tm._term_cfgs, strict=True):
+    for name in tm.active_terms:
+        tc = tm.get_term_cfg(name)
         if tc.func is mdp.bad_anchor_pos_z_only:
             terminations["anchor_pos"] = {"env_term": name, "threshold": float(tc.params["threshold"])}
         elif tc.func is mdp.bad_anchor_ori:
