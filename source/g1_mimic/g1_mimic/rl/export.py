@@ -39,6 +39,7 @@ from g1_mimic.deploy.contract import (
     write_json_atomic,
 )
 from g1_mimic.deploy.deploy_yaml import DEPLOY_YAML_FILENAME, write_deploy_yaml
+from g1_mimic.rl.manager_view import group_is_time_major, joint_action_term, observation_terms
 from g1_mimic.robots.g1_constants import SDK_JOINT_NAMES
 
 __all__ = ["deploy_contract", "export_policy", "read_onnx_metadata"]
@@ -114,13 +115,6 @@ def _noise(cfg: Any) -> dict[str, Any] | None:
     return out
 
 
-def _action_term(env) -> tuple[str, Any]:
-    names = list(env.action_manager.active_terms)
-    if len(names) != 1:
-        raise ValueError(f"export: the deploy contract describes one joint-position action term; this env has {names}")
-    return names[0], env.action_manager.get_term(names[0])
-
-
 def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]:
     """The deploy contract of the task env ``env`` (unwrapped ManagerBasedRLEnv), read from its managers.
 
@@ -134,7 +128,7 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
     from g1_mimic.tasks.mimic import mdp
     from g1_mimic.tasks.mimic.mdp.commands import MotionCommand
 
-    action_name, term = _action_term(env)
+    action_name, term = joint_action_term(env, "export: the deploy contract")
     robot = env.scene[term.cfg.asset_name]
     data = robot.data
     action_io = term.IO_descriptor  # Isaac Lab's public description of a joint action: joints, scale, offset, clip
@@ -187,20 +181,8 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
     }
 
     # ---------------------------------------------------------------- observation
-    om = env.observation_manager
     group = "policy"
-    names = list(om.active_terms[group])
-    active_group = getattr(om.cfg, group)  # the manager's cfg: noise as applied, history and entities resolved
-    cfgs = [getattr(active_group, name) for name in names]
-    dims = list(om.group_obs_term_dim[group])
     group_cfg = getattr(env.cfg.observations, group, None)  # as configured (noise applies in training only)
-    time_major = (  # Isaac Lab's condition for a group history stored time-major
-        active_group.history_order == "time"
-        and bool(active_group.history_length)
-        and active_group.flatten_history_dim
-        and active_group.concatenate_terms
-        and active_group.concatenate_dim == -1
-    )
     kinds = {
         mdp.motion_anchor_pos_b: "reference_anchor_pos_b",
         mdp.motion_anchor_ori_b: "reference_anchor_ori6d_b",
@@ -213,7 +195,7 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
     }
     terms = []
     inputs = []
-    for name, tc, dim in zip(names, cfgs, dims, strict=True):
+    for name, tc, dim in observation_terms(env, group):
         func = tc.func
         params = dict(tc.params)
         kind = kinds.get(func, UNSUPPORTED_KIND)
@@ -307,7 +289,7 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
         )
     observation = {
         "group": group,
-        "history_order": "time" if time_major else "term",
+        "history_order": "time" if group_is_time_major(env, group) else "term",
         "processing": "term(state, reference) -> noise (training only) -> clip -> scale -> history (oldest first)",
         "noise_applied_in_training": bool(getattr(group_cfg, "enable_corruption", False))
         if group_cfg is not None

@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 
+from g1_mimic.rl.manager_view import group_is_time_major, joint_action_term, observation_terms
+
 __all__ = ["joint_mirror", "mirror_observations_actions", "name_partner"]
 
 _ROT6D_SIGN = (1.0, -1.0, -1.0, 1.0, 1.0, -1.0)
@@ -132,20 +134,16 @@ def _term_mirror(env, cmd, name: str, term_cfg) -> Callable[[torch.Tensor], torc
 
 
 def _action_joints(env) -> list[str]:
-    names = list(env.action_manager.active_terms)
-    if len(names) != 1:
-        raise ValueError(f"symmetry: mirrors one joint-position action term; this env has {names}")
-    return list(env.action_manager.get_term(names[0])._joint_names)
+    return list(joint_action_term(env, "symmetry")[1].IO_descriptor.joint_names)
 
 
 def _group_mirror(env, group: str) -> Callable[[torch.Tensor], torch.Tensor]:
     """The mirror of a whole observation group vector (terms in order, history frames one by one)."""
-    om = env.observation_manager
     cmd = env.command_manager.get_term("motion")
-    if om._group_obs_time_major.get(group, False):
+    if group_is_time_major(env, group):
         raise ValueError(f"symmetry: observation group '{group}' is time-major; only term-major history is mirrored")
     parts = []
-    for name, tc, dims in zip(om.active_terms[group], om._group_obs_term_cfgs[group], om.group_obs_term_dim[group], strict=True):
+    for name, tc, dims in observation_terms(env, group):
         width = int(torch.tensor(dims).prod())
         frame = _term_mirror(env, cmd, name, tc)
         h = int(tc.history_length)
@@ -171,13 +169,14 @@ def _plan(env) -> dict[str, Any]:
 
 def _check_default_pose_symmetric(env) -> None:
     """Joint offsets (default pose) and action scales must be mirror-symmetric for the mirror to hold."""
-    term = env.action_manager.get_term(env.action_manager.active_terms[0])
+    io = joint_action_term(env, "symmetry")[1].IO_descriptor
     robot = env.scene["robot"]
-    names = list(term._joint_names)
+    names = list(io.joint_names)
     index, sign = joint_mirror(names)
     ids = [robot.joint_names.index(n) for n in names]
     default = robot.data.default_joint_pos.torch[0, ids].cpu()
-    scale = term._scale[0].cpu() if term._scale.dim() > 1 else term._scale.cpu().expand(len(names))
+    scale = torch.as_tensor(io.scale).cpu()
+    scale = scale[0] if scale.dim() > 1 else scale.expand(len(names))
     if not torch.allclose(default[index] * sign, default, atol=1e-6):
         raise ValueError("symmetry: the default joint pose is not left-right symmetric; the mirror would be wrong")
     if not torch.allclose(scale[index], scale, rtol=1e-6):
