@@ -332,7 +332,7 @@ def render_motion(
         reference: optional second motion drawn as a translucent blue ghost.
         reference_offset: ghost displacement (m, world frame), e.g. ``(0, 1, 0)`` to put it beside.
         progress: print a progress line to stderr every 50 frames.
-        shadows: draw shadows (``False`` renders ~2x faster on a software GL backend such as OSMesa).
+        shadows: draw shadows (``False`` renders faster on a software GL backend such as OSMesa).
 
     Raises:
         ValueError: unsupported extension, bad size or fps.

@@ -27,12 +27,12 @@ physics step
    converts them to ``State.joint_q/joint_qd`` and runs forward kinematics, as for MuJoCo-Warp.
 
 An ``MjData`` therefore holds nothing across steps, and a few per-thread datas stay in cache (as in
-``mujoco.rollout``; ~30% faster per step than one ``MjData`` per env). Each env has an ``MjModel``
+``mujoco.rollout``; faster per step than one ``MjData`` per env, ``docs/performance.md``). Each env has an ``MjModel``
 with its own parameters: :meth:`notify_model_changed` lets Newton update the per-world ``mjw_model``
 fields (and recompute the derived constants), then copies them into the MuJoCo C models; worlds with
 identical parameters share one model. The C threads step one working model each and copy an env's
 differing parameters (~8 kB for the G1) into it before the env's step, rather than touching one
-model per env (same results; ~15 % faster with 64 randomised envs, whose models miss the caches).
+model per env (same results, faster with randomised envs, whose models miss the caches; ``docs/performance.md``, section 2).
 Because ``mjw_data`` stays the source of truth, Newton's per-world ``reset`` (zeroing ``qacc_warmstart``, ``ctrl``, ``act``, ``qfrc_applied``,
 ``xfrc_applied`` of the reset worlds) clears the warm-starts of exactly those envs.
 
@@ -226,7 +226,7 @@ class BatchedMuJoCoSolver(SolverMuJoCo):
         self._unique_models: list[mujoco.MjModel] = [self._template]
         # One MjData per thread (as mujoco.rollout): an env's state lives in mjw_data and is set in full
         # before its step, so the data holds nothing across steps; a few hot datas stay in cache
-        # (~30% faster per step than one MjData per env).
+        # (faster per step than one MjData per env; docs/performance.md).
         self._thread_datas: list[mujoco.MjData] = [mujoco.MjData(self._template) for _ in range(self.num_threads)]
         for data in self._thread_datas:
             for warning in _INSTABILITY_WARNINGS:

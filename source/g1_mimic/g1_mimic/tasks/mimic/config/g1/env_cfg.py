@@ -127,8 +127,8 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
         # 0.3 m pays 0.83 of the term at 13 cm off, and the body drifts off the reference in the world
         rewards.motion_global_anchor_pos.params["std"] = 0.1
         if not cuda_available():
-            # 128 envs x 24 steps on mujoco_cpu: ~1.5 s per PPO iteration on 2 cores, the most samples/s
-            # per update of the counts measured (64: 0.86 s for half the samples; docs/performance.md)
+            # 128 envs x 24 steps on mujoco_cpu: the most samples/s per update of the counts measured
+            # (docs/performance.md, section 3)
             self.scene.num_envs = 128
 
     def remove_perturbations(self) -> None:
