@@ -442,9 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.warmup < 0 or args.ppo_warmup < 0 or any(n < 1 for n in args.num_envs or []):
         parser.error("--warmup and --ppo_warmup must be >= 0 and every --num_envs >= 1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
+    from g1_mimic.device import default_device
 
-    device = args.device or ("cuda:0" if torch.cuda.is_available() else "cpu")
+    device = args.device or default_device()
     if args._worker is not None and args._ppo:
         res = _measure_ppo(args._worker, args.ppo_iterations, args.ppo_warmup, device, args._preset, args.override)
         print("BENCH_RESULT " + json.dumps(res), flush=True)

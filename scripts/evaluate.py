@@ -52,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.motion:
         overrides.append(f"env.commands.motion.motion_file={Path(args.motion).resolve()}")
 
+    from g1_mimic.device import default_device
     from g1_mimic.rl.evaluation import configure_for_evaluation, evaluate
-    from g1_mimic.rl.session import default_device, policy_session
+    from g1_mimic.rl.session import policy_session
 
     num_episodes = args.num_episodes or 16
     num_envs = args.num_envs or min(num_episodes, 16)

@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from g1_mimic.device import default_device
     from g1_mimic.rl.export import export_policy
-    from g1_mimic.rl.session import default_device, policy_session
+    from g1_mimic.rl.session import policy_session
 
     device = args.device or default_device()
     launcher = argparse.Namespace(device=device, visualizer=args.viz)

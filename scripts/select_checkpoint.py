@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     task = recorded_task(candidates[-1]) or "Isaac-G1-Mimic-v0"
     import torch
 
+    from g1_mimic.device import default_device
     from g1_mimic.rl.evaluation import configure_for_evaluation, evaluate
-    from g1_mimic.rl.session import default_device, policy_session
+    from g1_mimic.rl.session import policy_session
 
     print(f"[select] {len(candidates)} checkpoint(s) of {args.run}, {args.episodes} episodes each", flush=True)
     results: list[dict] = []

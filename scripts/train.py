@@ -58,7 +58,7 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 
 def build_argv(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     """Translate our arguments into Isaac Lab's train CLI arguments."""
-    import torch
+    from g1_mimic.device import cuda_available
 
     ours, rest = _parse(argv)
     out = ["--rl_library", "rsl_rl", "--task", ours.task, *rest]
@@ -89,7 +89,7 @@ def build_argv(argv: list[str]) -> tuple[list[str], argparse.Namespace]:
     if ours.resume and "--checkpoint" not in rest:
         out += ["--checkpoint", "latest"]
     out = reapply_run_record(out, ours, task_given=any(a == "--task" or a.startswith("--task=") for a in argv))
-    if "--device" not in rest and not torch.cuda.is_available():
+    if "--device" not in rest and not cuda_available():
         out += ["--device", "cpu"]
     check_logger(out)
     return out, ours

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import torch
+from g1_mimic.device import default_device
 
 
 @dataclass
@@ -29,11 +29,6 @@ class PolicySession:
     @property
     def unwrapped(self):
         return self.env.unwrapped
-
-
-def default_device() -> str:
-    """``cuda:0`` when torch sees a CUDA device, else ``cpu``."""
-    return "cuda:0" if torch.cuda.is_available() else "cpu"
 
 
 def use_device(env_cfg: Any, device: str, agent_cfg: Any = None) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-import torch
 from isaaclab.utils import configclass
 from isaaclab_newton.physics import NewtonCfg
 
 from g1_mimic.data import DEFAULT_CLIP, bundled_motion
+from g1_mimic.device import cuda_available
 from g1_mimic.robots.g1 import G1_ACTION_SCALE, G1_CFG
 from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, FEET_BODIES, HAND_BODIES, TRACKED_BODIES
 
@@ -38,11 +38,6 @@ G1_BODIES = MimicBodiesCfg(
     mimickit_supports=["left_knee_link", "right_knee_link", *_ANKLE_LINKS],
 )
 _CPU_NOTICE_SHOWN = False
-
-
-def cuda_available() -> bool:
-    """True when torch sees a CUDA device."""
-    return torch.cuda.is_available()
 
 
 def announce_cpu_once() -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import torch
 from isaaclab.utils import configclass
 from isaaclab_rl.rsl_rl import RslRlDistillationAlgorithmCfg, RslRlDistillationRunnerCfg, RslRlMLPModelCfg
+
+from g1_mimic.device import cuda_available
 
 
 @configclass
@@ -51,5 +52,5 @@ class G1MimicDistillRunnerCfg(RslRlDistillationRunnerCfg):
     )
 
     def __post_init__(self):
-        if not torch.cuda.is_available():
+        if not cuda_available():
             self.device = "cpu"

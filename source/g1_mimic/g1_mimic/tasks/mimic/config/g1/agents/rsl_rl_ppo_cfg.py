@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import torch
 from isaaclab.utils import configclass
 from isaaclab_rl.rsl_rl import RslRlMLPModelCfg, RslRlOnPolicyRunnerCfg, RslRlPpoAlgorithmCfg, RslRlSymmetryCfg
 from isaaclab_tasks.utils import PresetCfg
 
+from g1_mimic.device import cuda_available
 from g1_mimic.rl.symmetry import mirror_observations_actions
 
 
@@ -68,7 +68,7 @@ class G1MimicPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     )
 
     def __post_init__(self):
-        if not torch.cuda.is_available():
+        if not cuda_available():
             self.apply_cpu_defaults()
 
     def apply_cpu_defaults(self) -> None:
