@@ -2,7 +2,7 @@
 
     python scripts/learn_clips.py ../shared/data/motions/real --minutes 60 --json docs/results/real_clips.json
         [--clips JazzWalk HandsUp] [--held_out Move8 ShortMove12] [--task Isaac-G1-Mimic-CPU-Learn-v0]
-        [--seed 1] [--episodes 32] [--markdown table.md] [--redo] [-- HYDRA_OVERRIDES...]
+        [--seed 1] [--episodes 32] [--markdown table.md] [--redo] [--together] [-- HYDRA_OVERRIDES...]
 
 For every motion file of FOLDER (any format ``scripts/motion.py convert`` reads, converted with its
 defaults into ``<json dir>/<json stem>_motions/``; canonical ``.npz`` files are used as they are), in
@@ -24,6 +24,12 @@ clip was held out of tuning) is written to ``--json`` atomically after each clip
 table keeps its finished rows; clips already in the table with the same task, minutes, seed and
 overrides are skipped unless ``--redo``. ``--held_out`` names (substrings) only tag rows: the
 recipe is the same for all clips; the tag says which clips were never used to choose it.
+
+``--together`` trains one policy for all the clips instead (multi-clip PPO; ``--minutes`` is the whole
+run's budget): on a YAML list of the clips not ``--held_out``, choosing its checkpoint on them
+(``--select_episodes`` per clip), then evaluates every clip (``--episodes`` each; held-out clips
+zero-shot), exports a policy graph holding every clip and sim2sims each (``<run>/sim2sim_<clip>.json``
+and ``.gif``). One row per clip, all with the same run, ``"mode": "together"``.
 """
 
 from __future__ import annotations
@@ -73,7 +79,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--select", type=positive(int), default=8, help="choose among the run's last N checkpoints (1: the last)")
     p.add_argument("--select_episodes", type=positive(int), default=8, help="episodes per checkpoint when choosing")
     p.add_argument("--clips", nargs="*", default=None, help="only clips whose file name contains one of these")
-    p.add_argument("--held_out", nargs="*", default=[], help="tag clips (name substrings) kept out of the tuning")
+    p.add_argument(
+        "--held_out",
+        nargs="*",
+        default=[],
+        help="clips (name substrings) kept out of the tuning (tagged); with --together also out of training",
+    )
+    p.add_argument(
+        "--together",
+        action="store_true",
+        help="one policy for all the clips (but --held_out ones, evaluated zero-shot) instead of one per clip; "
+        "--minutes is then the whole run's budget",
+    )
     p.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
     p.add_argument("--redo", action="store_true", help="rerun clips already in the table")
     p.add_argument("--no_video", action="store_true", help="no GIF of the sim2sim episode (saves ~5 s per clip second)")
@@ -156,26 +173,19 @@ def iterations_and_steps(run_dir: Path, checkpoint: Path) -> tuple[int, int]:
     return iterations, iterations * int(steps.group(1)) * int(envs.group(1))
 
 
-def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
-    """Train, evaluate and sim2sim ``clip``; returns its row (raises SystemExit on a failed step)."""
-    from g1_mimic.motion.format import load_motion
+def train_run(motion: Path, args: argparse.Namespace, log: Path) -> tuple[Path, Path, int, int]:
+    """Train on ``motion`` (a clip or a YAML list); returns (run folder, last checkpoint, iterations, env steps)."""
     from g1_mimic.rl.checkpoint import latest_checkpoint
 
-    py = sys.executable
-    name = clip.stem
-    log = work / f"{name}.log"
-    log.write_text("")
-    t0 = dt.datetime.now(dt.UTC)
-    commit = git_commit()  # the code that trains (the tree may change while the run goes)
     train = [
-        py,
+        sys.executable,
         str(REPO / "scripts" / "train.py"),
         "--task",
         args.task,
         "--max_minutes",
         f"{args.minutes:g}",
         "--motion",
-        str(clip),
+        str(motion),
         "--seed",
         str(args.seed),
         "--headless",
@@ -184,114 +194,183 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     status, text = run(train, log)
     m = re.search(r"\[train\] run folder: (\S+)", text)
     if status != 0 or m is None:
-        raise SystemExit(f"[learn_clips] training on {clip} failed (exit {status}); log: {log}")
+        raise SystemExit(f"[learn_clips] training on {motion} failed (exit {status}); log: {log}")
     run_dir = Path(m.group(1)).resolve()  # relative to the working directory, like logs/
     last = latest_checkpoint(run_dir)
     iterations, env_steps = iterations_and_steps(run_dir, last)
-    ckpt = last
-    candidates: list[dict] = []
-    if args.select > 1:
-        selection = run_dir / "selection.json"
-        status, _ = run(
-            [
-                py,
-                str(REPO / "scripts" / "select_checkpoint.py"),
-                str(run_dir),
-                "--last",
-                str(args.select),
-                "--episodes",
-                str(args.select_episodes),
-                "--json",
-                str(selection),
-                "--export",
-            ],
-            log,
-        )
-        if status != 0:
-            raise SystemExit(f"[learn_clips] choosing a checkpoint of {run_dir} failed (exit {status}); log: {log}")
-        chosen = json.loads(selection.read_text())
-        ckpt = Path(chosen["chosen"]).resolve()
-        candidates = chosen["candidates"]
-    eval_json = run_dir / "eval.json"
+    return run_dir, last, iterations, env_steps
+
+
+def choose_checkpoint(run_dir: Path, last: Path, args: argparse.Namespace, log: Path, episodes: int) -> tuple[Path, list]:
+    """The checkpoint to report (``select_checkpoint.py`` over the last ``--select``, exported to
+    ``<run>/exported/``; the last one with ``--select 1``) and the candidates it was chosen among."""
+    if args.select <= 1:
+        return last, []
+    selection = run_dir / "selection.json"
     status, _ = run(
         [
-            py,
-            str(REPO / "scripts" / "evaluate.py"),
-            "--checkpoint",
-            str(ckpt),
-            "--num_episodes",
-            str(args.episodes),
+            sys.executable,
+            str(REPO / "scripts" / "select_checkpoint.py"),
+            str(run_dir),
+            "--last",
+            str(args.select),
+            "--episodes",
+            str(episodes),
             "--json",
-            str(eval_json),
+            str(selection),
+            "--export",
         ],
         log,
     )
+    if status != 0:
+        raise SystemExit(f"[learn_clips] choosing a checkpoint of {run_dir} failed (exit {status}); log: {log}")
+    chosen = json.loads(selection.read_text())
+    return Path(chosen["chosen"]).resolve(), chosen["candidates"]
+
+
+def evaluate_run(ckpt: Path, motion: Path | None, episodes: int, out: Path, log: Path) -> dict:
+    """``scripts/evaluate.py`` on ``ckpt`` (every episode from frame 0; ``motion`` None: the run's clips)."""
+    cmd = [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(ckpt)]
+    cmd += ["--num_episodes", str(episodes), "--json", str(out)]
+    if motion is not None:
+        cmd += ["--motion", str(motion)]
+    status, _ = run(cmd, log)
     if status != 0:
         raise SystemExit(f"[learn_clips] evaluation of {ckpt} failed (exit {status}); log: {log}")
-    s2s_json = run_dir / "sim2sim.json"
-    video = None if args.no_video else run_dir / "sim2sim.gif"
-    render = [] if video is None else ["--render", str(video), "--beside", "--no_shadows", "--fps", "12"]
+    return json.loads(out.read_text())
+
+
+def sim2sim_clip(run_dir: Path, clip: Path, out: Path, video: Path | None, args: argparse.Namespace, log: Path) -> dict:
+    """``scripts/sim2sim.py`` on the run's exported policy graph for ``clip`` (optionally rendered to ``video``)."""
+    graph = run_dir / "exported" / "policy_graph.onnx"
+    cmd = [sys.executable, str(REPO / "scripts" / "sim2sim.py"), "--policy", str(graph), "--motion", str(clip)]
+    cmd += ["--json", str(out)]
     if video is not None:
-        render += ["--width", str(args.video_size[0]), "--height", str(args.video_size[1])]
-    status, _ = run(
-        [
-            py,
-            str(REPO / "scripts" / "sim2sim.py"),
-            "--policy",
-            str(run_dir / "exported" / "policy_graph.onnx"),
-            "--motion",
-            str(clip),
-            "--json",
-            str(s2s_json),
-            *render,
-        ],
-        log,
-    )
+        cmd += ["--render", str(video), "--beside", "--no_shadows", "--fps", "12"]
+        cmd += ["--width", str(args.video_size[0]), "--height", str(args.video_size[1])]
+    status, _ = run(cmd, log)
     if status != 0:
-        raise SystemExit(
-            f"[learn_clips] sim2sim of {run_dir / 'exported' / 'policy_graph.onnx'} failed (exit {status}); log: {log}"
-        )
-    run(
-        [
-            py,
-            str(REPO / "scripts" / "plot_learning_curve.py"),
-            str(run_dir),
-            "--out",
-            str(run_dir / "learning_curve.png"),
-        ],
-        log,
-    )
-    ev = json.loads(eval_json.read_text())
-    s2s = json.loads(s2s_json.read_text())
+        raise SystemExit(f"[learn_clips] sim2sim of {graph} on {clip.stem} failed (exit {status}); log: {log}")
+    return json.loads(out.read_text())
+
+
+def plot_curve(run_dir: Path, log: Path) -> None:
+    """``scripts/plot_learning_curve.py`` into ``<run>/learning_curve.png``."""
+    plot = [sys.executable, str(REPO / "scripts" / "plot_learning_curve.py"), str(run_dir)]
+    run([*plot, "--out", str(run_dir / "learning_curve.png")], log)
+
+
+def clip_row(clip: Path, ev: dict, s2s: dict, video: Path | None, common: dict, args: argparse.Namespace) -> dict:
+    """One table row: the clip, its evaluation and sim2sim figures, and what produced them (``common``)."""
+    from g1_mimic.motion.format import load_motion
+
     motion = load_motion(clip)
     return {
-        "clip": name,
+        "clip": clip.stem,
         "file": str(clip),
         "length_s": round(float(motion.duration), 2),
-        "minutes": args.minutes,
-        "iterations": iterations,
-        "env_steps": env_steps,
-        "checkpoint": ckpt.name,
-        "select": [args.select, args.select_episodes],
-        "selection": candidates,
+        **{k: common[k] for k in ("minutes", "iterations", "env_steps", "checkpoint", "select", "selection")},
         "success_rate": ev["success_rate"],
         "mpkpe_m": ev["mpkpe_m"],
         "r_mpkpe_m": ev["r_mpkpe_m"],
         "joint_pos_rmse_rad": ev["joint_pos_rmse_rad"],
         "standing_after_end": ev["standing_after_end"],
         "mean_episode_length_s": ev["mean_episode_length_s"],
-        "eval_episodes": ev["episodes"],
+        "eval_episodes": int(ev["episodes"]),
         "sim2sim_success_rate": s2s["success_rate"],
         "sim2sim_mpkpe_m": s2s["mpkpe_m"],
         "video": None if video is None else os.path.relpath(video),
-        "held_out": any(s in name for s in args.held_out),
+        "held_out": any(s in clip.stem for s in args.held_out),
         "task": args.task,
         "seed": args.seed,
         "overrides": list(args.overrides),
+        **{k: common[k] for k in ("run_dir", "commit", "date", "mode")},
+    }
+
+
+def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
+    """Train, evaluate and sim2sim ``clip``; returns its row (raises SystemExit on a failed step)."""
+    log = work / f"{clip.stem}.log"
+    log.write_text("")
+    t0 = dt.datetime.now(dt.UTC)
+    commit = git_commit()  # the code that trains (the tree may change while the run goes)
+    run_dir, last, iterations, env_steps = train_run(clip, args, log)
+    ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes)
+    ev = evaluate_run(ckpt, None, args.episodes, run_dir / "eval.json", log)
+    video = None if args.no_video else run_dir / "sim2sim.gif"
+    s2s = sim2sim_clip(run_dir, clip, run_dir / "sim2sim.json", video, args, log)
+    plot_curve(run_dir, log)
+    common = {
+        "minutes": args.minutes,
+        "iterations": iterations,
+        "env_steps": env_steps,
+        "checkpoint": ckpt.name,
+        "select": [args.select, args.select_episodes],
+        "selection": candidates,
         "run_dir": os.path.relpath(run_dir),
         "commit": commit,
         "date": t0.strftime("%Y-%m-%d"),
+        "mode": "per_clip",
     }
+    return clip_row(clip, ev, s2s, video, common, args)
+
+
+def write_motion_list(path: Path, clips: list[Path]) -> Path:
+    """A YAML motion list of ``clips`` (absolute paths, weight 1), written atomically."""
+    from g1_mimic.fileio import atomic_write_text
+
+    lines = ["motions:"] + [f"  - file: {json.dumps(str(c.resolve()))}" for c in clips]
+    return atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> list[dict]:
+    """One policy for all ``clips`` but the held-out ones (issue 16): train on the YAML list of the
+    trained clips, choose a checkpoint on them, then evaluate every clip (held-out ones zero-shot) with
+    ``--episodes`` episodes each, export a policy graph holding every clip and sim2sim each. One row per clip."""
+    trained = [c for c in clips if not any(s in c.stem for s in args.held_out)]
+    if not trained:
+        raise SystemExit(f"[learn_clips] --together: every clip is held out ({args.held_out}); nothing to train on")
+    stem = args.json.stem
+    log = work / f"{stem}_together.log"
+    log.write_text("")
+    t0 = dt.datetime.now(dt.UTC)
+    commit = git_commit()
+    train_list = write_motion_list(work / f"{stem}_trained.yaml", trained)
+    all_list = write_motion_list(work / f"{stem}_all.yaml", clips)
+    print(
+        f"[learn_clips] --together: one policy on {len(trained)} clip(s), {len(clips) - len(trained)} held out "
+        f"(evaluated zero-shot); training {args.minutes:g} min",
+        flush=True,
+    )
+    run_dir, last, iterations, env_steps = train_run(train_list, args, log)
+    ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes * len(trained))
+    ev = evaluate_run(ckpt, all_list, args.episodes * len(clips), run_dir / "eval.json", log)
+    # a graph holding every clip (the held-out ones too) for sim2sim
+    export = [sys.executable, str(REPO / "scripts" / "play.py"), "--checkpoint", str(ckpt), "--motion", str(all_list)]
+    status, _ = run([*export, "--export_only"], log)
+    if status != 0:
+        raise SystemExit(f"[learn_clips] exporting {ckpt} with every clip failed (exit {status}); log: {log}")
+    plot_curve(run_dir, log)
+    common = {
+        "minutes": args.minutes,
+        "iterations": iterations,
+        "env_steps": env_steps,
+        "checkpoint": ckpt.name,
+        "select": [args.select, args.select_episodes],
+        "selection": candidates,
+        "run_dir": os.path.relpath(run_dir),
+        "commit": commit,
+        "date": t0.strftime("%Y-%m-%d"),
+        "mode": "together",
+    }
+    rows = []
+    for clip in clips:
+        if clip.stem not in ev["per_clip"]:
+            raise SystemExit(f"[learn_clips] {run_dir / 'eval.json'} has no row for {clip.stem}; log: {log}")
+        video = None if args.no_video else run_dir / f"sim2sim_{clip.stem}.gif"
+        s2s = sim2sim_clip(run_dir, clip, run_dir / f"sim2sim_{clip.stem}.json", video, args, log)
+        rows.append(clip_row(clip, ev["per_clip"][clip.stem], s2s, video, common, args))
+    return rows
 
 
 def markdown(rows: list[dict]) -> str:
@@ -337,35 +416,52 @@ def main(argv: list[str] | None = None) -> int:
     except MotionFormatError as exc:
         raise SystemExit(f"[learn_clips] {exc}") from None
     work.mkdir(parents=True, exist_ok=True)  # converted clips and per-clip logs
-    for i, path in enumerate(files, 1):
-        try:
-            clip = canonical(path, work)
-        except MotionFormatError as exc:
-            raise SystemExit(f"[learn_clips] {exc}") from None
-        same = [
-            r
-            for r in rows
-            if r["clip"] == clip.stem
-            and r["task"] == args.task
-            and r["minutes"] == args.minutes
-            and r["seed"] == args.seed
-            and r["overrides"] == list(args.overrides)
-            and r.get("select", [1, 0])[0] == args.select
-        ]
+    command = "python scripts/learn_clips.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    mode = "together" if args.together else "per_clip"
+
+    def same_as(row: dict, clip: Path) -> bool:
+        return (
+            row["clip"] == clip.stem
+            and row["task"] == args.task
+            and row["minutes"] == args.minutes
+            and row["seed"] == args.seed
+            and row["overrides"] == list(args.overrides)
+            and row.get("select", [1, 0])[0] == args.select
+            and row.get("mode", "per_clip") == mode
+        )
+
+    try:
+        clips = [canonical(path, work) for path in files]
+    except MotionFormatError as exc:
+        raise SystemExit(f"[learn_clips] {exc}") from None
+    if args.together:
+        if all(any(same_as(r, c) for r in rows) for c in clips) and not args.redo:
+            print("[learn_clips] --together: every clip is in the table already (--redo reruns it)", flush=True)
+        else:
+            new = learn_together(clips, args, work)
+            rows = [r for r in rows if not any(same_as(r, c) for c in clips)] + new
+            atomic_write_json(args.json, {"rows": rows, "command": command})
+            for row in new:
+                print(
+                    f"[learn_clips] {row['clip']}{' (held out)' if row['held_out'] else ''}: success "
+                    f"{100 * row['success_rate']:.0f} %, MPKPE {100 * row['mpkpe_m']:.1f} cm, sim2sim "
+                    f"{100 * row['sim2sim_success_rate']:.0f} %",
+                    flush=True,
+                )
+            print(f"[learn_clips] wrote {args.json}", flush=True)
+        clips = []  # done: one run for all of them
+    for i, clip in enumerate(clips, 1):
+        same = [r for r in rows if same_as(r, clip)]
         if same and not args.redo:
-            print(f"[learn_clips] {i}/{len(files)} {clip.stem}: in the table already (--redo reruns it)", flush=True)
+            print(f"[learn_clips] {i}/{len(clips)} {clip.stem}: in the table already (--redo reruns it)", flush=True)
             continue
         print(
-            f"[learn_clips] {i}/{len(files)} {clip.stem}: training {args.minutes:g} min, then evaluation and sim2sim",
+            f"[learn_clips] {i}/{len(clips)} {clip.stem}: training {args.minutes:g} min, then evaluation and sim2sim",
             flush=True,
         )
         row = learn_one(clip, args, work)
         rows = [r for r in rows if r not in same] + [row]
-        table = {
-            "rows": rows,
-            "command": "python scripts/learn_clips.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        }
-        atomic_write_json(args.json, table)
+        atomic_write_json(args.json, {"rows": rows, "command": command})
         print(
             f"[learn_clips] {clip.stem}: success {100 * row['success_rate']:.0f} %, MPKPE {100 * row['mpkpe_m']:.1f} cm, "
             f"sim2sim {100 * row['sim2sim_success_rate']:.0f} % ({row['iterations']} iterations); wrote {args.json}",

@@ -270,3 +270,56 @@ def test_trimming_a_canonical_npz_checks_its_stored_bodies_on_the_kept_frames(tm
     assert trimmed.num_frames == 442 - 60
     assert not [w for w in report.warnings if "forward kinematics" in w or "stored" in w]
     np.testing.assert_allclose(trimmed.joint_pos[0], load_motion(full).joint_pos[60], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zero_shot(tmp_path):
+    """--together: one run on the clips not held out, every clip evaluated and sim2simmed with it."""
+    table = tmp_path / "multi.json"
+    cmd = [
+        sys.executable,
+        str(REPO / "scripts" / "learn_clips.py"),
+        str(DATA),
+        "--clips",
+        "HandsUp",
+        "ShortMove15",
+        "--held_out",
+        "ShortMove15",
+        "--together",
+        "--minutes",
+        "0.05",
+        "--episodes",
+        "1",
+        "--select",
+        "2",
+        "--select_episodes",
+        "1",
+        "--json",
+        str(table),
+        "--video_size",
+        "64",
+        "48",
+        "--",
+        "--num_envs",
+        "8",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    rows = {r["clip"]: r for r in json.loads(table.read_text())["rows"]}
+    assert sorted(rows) == ["g1moves_B_HandsUp_29dof_60hz", "g1moves_M_ShortMove15_29dof_60hz"]
+    hands, jump = rows["g1moves_B_HandsUp_29dof_60hz"], rows["g1moves_M_ShortMove15_29dof_60hz"]
+    assert hands["mode"] == jump["mode"] == "together" and hands["run_dir"] == jump["run_dir"]
+    assert not hands["held_out"] and jump["held_out"]
+    assert hands["eval_episodes"] == jump["eval_episodes"] == 1
+    assert jump["length_s"] == pytest.approx(6.8, abs=0.05) and hands["length_s"] == pytest.approx(7.34, abs=0.02)
+    run = tmp_path / hands["run_dir"]
+    # trained on the clip that is not held out only; the exported graph holds both (sim2sim ran on each)
+    trained = (tmp_path / "multi_motions" / "multi_trained.yaml").read_text()
+    assert "HandsUp" in trained and "ShortMove15" not in trained
+    assert "multi_trained.yaml" in (run / "g1_mimic_run.json").read_text()
+    for clip, row in rows.items():
+        assert json.loads((run / f"sim2sim_{clip}.json").read_text())["mpkpe_m"] == row["sim2sim_mpkpe_m"] > 0.0
+        assert (tmp_path / row["video"]).read_bytes()[:6] == b"GIF89a"
+    selection = json.loads((run / "selection.json").read_text())
+    assert len(selection["candidates"]) == 2 and hands["checkpoint"] == Path(selection["chosen"]).name
