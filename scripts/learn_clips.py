@@ -30,6 +30,9 @@ run's budget): on a YAML list of the clips not ``--held_out``, choosing its chec
 (``--select_episodes`` per clip), then evaluates every clip (``--episodes`` each; held-out clips
 zero-shot), exports a policy graph holding every clip and sim2sims each (``<run>/sim2sim_<clip>.json``
 and ``.gif``). One row per clip, all with the same run, ``"mode": "together"``.
+
+``--stress`` adds ``sim2sim_stress`` to each row: sim2sim under a 0.5 m/s push at 30 % of the clip, a
+one-step control delay and friction 0.5 (success and MPKPE each; for the robust task, issue 14).
 """
 
 from __future__ import annotations
@@ -93,6 +96,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
     p.add_argument("--redo", action="store_true", help="rerun clips already in the table")
+    p.add_argument(
+        "--stress",
+        action="store_true",
+        help="also sim2sim each clip under a 0.5 m/s push (at 30 %% of the clip), a 1-step delay and friction 0.5",
+    )
     p.add_argument("--no_video", action="store_true", help="no GIF of the sim2sim episode (saves ~5 s per clip second)")
     p.add_argument(
         "--video_size", nargs=2, type=positive(int), default=[320, 240], metavar=("W", "H"), help="GIF size (pixels)"
@@ -240,11 +248,29 @@ def evaluate_run(ckpt: Path, motion: Path | None, episodes: int, out: Path, log:
     return json.loads(out.read_text())
 
 
-def sim2sim_clip(run_dir: Path, clip: Path, out: Path, video: Path | None, args: argparse.Namespace, log: Path) -> dict:
-    """``scripts/sim2sim.py`` on the run's exported policy graph for ``clip`` (optionally rendered to ``video``)."""
+#: ``--stress`` checks: name -> sim2sim arguments (the push lands at STRESS_PUSH_AT of the clip's length).
+STRESS = {
+    "push_0.5": ["--push_vel", "0.5"],
+    "delay_1": ["--delay_steps", "1"],
+    "friction_0.5": ["--friction", "0.5"],
+}
+STRESS_PUSH_AT = 0.3
+
+
+def sim2sim_clip(
+    run_dir: Path,
+    clip: Path,
+    out: Path,
+    video: Path | None,
+    args: argparse.Namespace,
+    log: Path,
+    extra: list[str] = (),
+) -> dict:
+    """``scripts/sim2sim.py`` on the run's exported policy graph for ``clip`` (optionally rendered to ``video``;
+    ``extra``: further sim2sim arguments, e.g. a push)."""
     graph = run_dir / "exported" / "policy_graph.onnx"
     cmd = [sys.executable, str(REPO / "scripts" / "sim2sim.py"), "--policy", str(graph), "--motion", str(clip)]
-    cmd += ["--json", str(out)]
+    cmd += ["--json", str(out), *extra]
     if video is not None:
         cmd += ["--render", str(video), "--beside", "--no_shadows", "--fps", "12"]
         cmd += ["--width", str(args.video_size[0]), "--height", str(args.video_size[1])]
@@ -252,6 +278,18 @@ def sim2sim_clip(run_dir: Path, clip: Path, out: Path, video: Path | None, args:
     if status != 0:
         raise SystemExit(f"[learn_clips] sim2sim of {graph} on {clip.stem} failed (exit {status}); log: {log}")
     return json.loads(out.read_text())
+
+
+def stress_clip(run_dir: Path, clip: Path, length_s: float, args: argparse.Namespace, log: Path) -> dict:
+    """sim2sim of ``clip`` under each :data:`STRESS` condition (one episode each): name -> success, MPKPE, and
+    for a failure its time and term. Reports in ``<run>/sim2sim_<clip>_<name>.json``."""
+    out = {}
+    for name, extra in STRESS.items():
+        if name.startswith("push"):
+            extra = ["--push_at", f"{STRESS_PUSH_AT * length_s:.2f}", *extra]
+        rep = sim2sim_clip(run_dir, clip, run_dir / f"sim2sim_{clip.stem}_{name}.json", None, args, log, extra)
+        out[name] = {k: rep.get(k) for k in ("success_rate", "mpkpe_m")}
+    return out
 
 
 def plot_curve(run_dir: Path, log: Path) -> None:
@@ -312,7 +350,10 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
         "date": t0.strftime("%Y-%m-%d"),
         "mode": "per_clip",
     }
-    return clip_row(clip, ev, s2s, video, common, args)
+    row = clip_row(clip, ev, s2s, video, common, args)
+    if args.stress:
+        row["sim2sim_stress"] = stress_clip(run_dir, clip, row["length_s"], args, log)
+    return row
 
 
 def write_motion_list(path: Path, clips: list[Path]) -> Path:
@@ -369,7 +410,10 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
             raise SystemExit(f"[learn_clips] {run_dir / 'eval.json'} has no row for {clip.stem}; log: {log}")
         video = None if args.no_video else run_dir / f"sim2sim_{clip.stem}.gif"
         s2s = sim2sim_clip(run_dir, clip, run_dir / f"sim2sim_{clip.stem}.json", video, args, log)
-        rows.append(clip_row(clip, ev["per_clip"][clip.stem], s2s, video, common, args))
+        row = clip_row(clip, ev["per_clip"][clip.stem], s2s, video, common, args)
+        if args.stress:
+            row["sim2sim_stress"] = stress_clip(run_dir, clip, row["length_s"], args, log)
+        rows.append(row)
     return rows
 
 

@@ -299,6 +299,7 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
         "--video_size",
         "64",
         "48",
+        "--stress",
         "--",
         "--num_envs",
         "8",
@@ -307,6 +308,10 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rows = {r["clip"]: r for r in json.loads(table.read_text())["rows"]}
+    for row in rows.values():  # --stress: a push, a delay and low friction, each reported
+        stress = row["sim2sim_stress"]
+        assert sorted(stress) == ["delay_1", "friction_0.5", "push_0.5"]
+        assert all(0.0 <= v["success_rate"] <= 1.0 and v["mpkpe_m"] > 0.0 for v in stress.values())
     assert sorted(rows) == ["g1moves_B_HandsUp_29dof_60hz", "g1moves_M_ShortMove15_29dof_60hz"]
     hands, jump = rows["g1moves_B_HandsUp_29dof_60hz"], rows["g1moves_M_ShortMove15_29dof_60hz"]
     assert hands["mode"] == jump["mode"] == "together" and hands["run_dir"] == jump["run_dir"]
