@@ -298,8 +298,11 @@ def plot_curve(run_dir: Path, log: Path) -> None:
     run([*plot, "--out", str(run_dir / "learning_curve.png")], log)
 
 
-def clip_row(clip: Path, ev: dict, s2s: dict, video: Path | None, common: dict, args: argparse.Namespace) -> dict:
-    """One table row: the clip, its evaluation and sim2sim figures, and what produced them (``common``)."""
+def clip_row(
+    clip: Path, ev: dict, failures: dict | None, s2s: dict, video: Path | None, common: dict, args: argparse.Namespace
+) -> dict:
+    """One table row: the clip, its evaluation (``failures``: what ended its failed episodes, when) and
+    sim2sim figures, and what produced them (``common``)."""
     from g1_mimic.motion.format import load_motion
 
     motion = load_motion(clip)
@@ -315,6 +318,10 @@ def clip_row(clip: Path, ev: dict, s2s: dict, video: Path | None, common: dict, 
         "standing_after_end": ev["standing_after_end"],
         "mean_episode_length_s": ev["mean_episode_length_s"],
         "eval_episodes": int(ev["episodes"]),
+        "eval_failures": failures,
+        "sim2sim_failure": next(
+            ({"terms": e["failure"], "time_s": e["failure_time_s"]} for e in s2s["per_episode"] if not e["success"]), None
+        ),
         "sim2sim_success_rate": s2s["success_rate"],
         "sim2sim_mpkpe_m": s2s["mpkpe_m"],
         "video": None if video is None else os.path.relpath(video),
@@ -350,7 +357,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
         "date": t0.strftime("%Y-%m-%d"),
         "mode": "per_clip",
     }
-    row = clip_row(clip, ev, s2s, video, common, args)
+    row = clip_row(clip, ev, ev.get("failures", {}).get(clip.stem), s2s, video, common, args)
     if args.stress:
         row["sim2sim_stress"] = stress_clip(run_dir, clip, row["length_s"], args, log)
     return row
@@ -410,7 +417,7 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
             raise SystemExit(f"[learn_clips] {run_dir / 'eval.json'} has no row for {clip.stem}; log: {log}")
         video = None if args.no_video else run_dir / f"sim2sim_{clip.stem}.gif"
         s2s = sim2sim_clip(run_dir, clip, run_dir / f"sim2sim_{clip.stem}.json", video, args, log)
-        row = clip_row(clip, ev["per_clip"][clip.stem], s2s, video, common, args)
+        row = clip_row(clip, ev["per_clip"][clip.stem], ev.get("failures", {}).get(clip.stem), s2s, video, common, args)
         if args.stress:
             row["sim2sim_stress"] = stress_clip(run_dir, clip, row["length_s"], args, log)
         rows.append(row)

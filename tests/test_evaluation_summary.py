@@ -35,6 +35,31 @@ def test_summary_per_clip_and_overall():
     assert summarize(episodes[:2], ["wave", "squat"], protocol="pelvis").table().endswith("failed clips (0 of 1): none")
 
 
+def test_failures_say_which_term_when_and_which_end_effector():
+    episodes = [
+        (0, True, True, 10.0, _m(0.02)),
+        (1, False, False, 1.0, _m(0.30)),
+        (1, False, False, 3.0, _m(0.10)),
+        (1, False, False, 2.5, _m(0.10)),
+    ]
+    fails = [
+        (1, 1.0, ["anchor_pos", "ee_body_pos"], "right_ankle_roll_link"),
+        (1, 3.0, ["ee_body_pos"], "left_wrist_yaw_link"),
+        (1, 2.5, ["ee_body_pos"], "left_wrist_yaw_link"),
+    ]
+    res = summarize(episodes, ["wave", "squat"], standing_s=3.0, fails=fails)
+    assert list(res.failures) == ["squat"]  # the clip without failures has no entry
+    f = res.failures["squat"]
+    assert f["count"] == 3 and f["terms"] == {"ee_body_pos": 3, "anchor_pos": 1}
+    assert f["time_s"] == {"min": 1.0, "median": 2.5, "max": 3.0}
+    assert f["end_effector_most_off"] == {"left_wrist_yaw_link": 2, "right_ankle_roll_link": 1}
+    assert res.to_dict()["failures"] == res.failures
+    assert res.table().splitlines()[-1] == (
+        "  squat: 3 failed (ee_body_pos 3, anchor_pos 1) at 1.00-3.00 s (median 2.50 s); "
+        "most off in height before: left_wrist_yaw_link 2, right_ankle_roll_link 1"
+    )
+
+
 def test_summary_without_episodes_is_an_error():
     with pytest.raises(RuntimeError, match="no episode"):
         summarize([], ["wave"])

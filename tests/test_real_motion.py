@@ -226,6 +226,11 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     assert row["iterations"] >= 1 and row["env_steps"] == row["iterations"] * 24 * 8
     assert row["eval_episodes"] == 2 and 0.0 <= row["success_rate"] <= 1.0 and row["mpkpe_m"] > 0.0
     assert row["sim2sim_success_rate"] in (0.0, 1.0) and row["sim2sim_mpkpe_m"] > 0.0
+    # a failed evaluation or sim2sim episode says what ended it and when
+    if row["success_rate"] < 1.0:
+        assert row["eval_failures"]["count"] >= 1 and row["eval_failures"]["terms"]
+    if row["sim2sim_success_rate"] == 0.0:
+        assert row["sim2sim_failure"]["terms"] and row["sim2sim_failure"]["time_s"] > 0.0
     run = tmp_path / row["run_dir"]
     assert (run / "exported" / "policy_graph.onnx").is_file() and (run / "learning_curve.png").is_file()
     video = tmp_path / row["video"]

@@ -137,6 +137,11 @@ def test_evaluate_a_folder_of_clips_with_the_pelvis_protocol(trained_run, tmp_pa
     assert sorted(report["per_clip"]) == ["squat", "wave"]  # env i plays clip i % 2: one episode each
     assert all(m["episodes"] == 1 for m in report["per_clip"].values())
     assert report["failed_clips"] == [n for n, m in report["per_clip"].items() if m["success_rate"] < 1.0]
+    # every failed clip says what ended its episodes (the pelvis rule's terms) and when
+    assert sorted(report["failures"]) == sorted(report["failed_clips"])
+    for f in report["failures"].values():
+        assert f["count"] == 1 and set(f["terms"]) <= {"pelvis_height", "pelvis_tilt", "nonfinite_state"} and f["terms"]
+        assert 0.0 < f["time_s"]["min"] <= f["time_s"]["max"] < 11.0
     assert f"failed clips ({len(report['failed_clips'])} of 2)" in proc.stdout
 
 

@@ -29,7 +29,9 @@ by > 0.8 rad (:class:`~g1_mimic.tasks.mimic.mimic_env_cfg.PelvisProtocolTerminat
 from __future__ import annotations
 
 import math
+import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import torch
@@ -54,6 +56,11 @@ class EvalResult:
     per_clip: dict[str, dict[str, float]] = field(default_factory=dict)
     wall_time_s: float = 0.0
     protocol: str = "task"
+    failures: dict[str, dict] = field(default_factory=dict)
+    """Per clip with failed episodes (ones that did not reach the clip's end): ``count``, ``terms`` (how
+    often each termination term fired), ``time_s`` (min, median, max of the failure times) and
+    ``end_effector_most_off`` (per end effector, how often it was the one farthest off the reference in
+    height one control step before the failure)."""
 
     @property
     def failed_clips(self) -> list[str]:
@@ -75,6 +82,7 @@ class EvalResult:
             "wall_time_s": self.wall_time_s,
             "protocol": self.protocol,
             "failed_clips": self.failed_clips,
+            "failures": self.failures,
         }
 
     def table(self) -> str:
@@ -110,6 +118,13 @@ class EvalResult:
         lines.append(
             f"failure rule: {self.protocol}; failed clips ({len(failed)} of {len(self.per_clip)}): {', '.join(failed) or 'none'}"
         )
+        for name, f in self.failures.items():
+            terms = ", ".join(f"{t} {k}" for t, k in f["terms"].items())
+            t = f["time_s"]
+            line = f"  {name}: {f['count']} failed ({terms}) at {t['min']:.2f}-{t['max']:.2f} s (median {t['median']:.2f} s)"
+            if f["end_effector_most_off"]:
+                line += "; most off in height before: " + ", ".join(f"{b} {k}" for b, k in f["end_effector_most_off"].items())
+            lines.append(line)
         return "\n".join(lines)
 
 
@@ -148,6 +163,9 @@ def evaluate(
     standing_s = float(cmd.cfg.tail_s)
     clip_steps = int(math.ceil((float(cmd.library.clip_duration.max()) + standing_s) / uenv.step_dt)) + 2
     ee_idx = [cmd.body_names.index(b) for b in END_EFFECTOR_BODIES if b in cmd.body_names]
+    ee_names = [cmd.body_names[i] for i in ee_idx]
+    tm = uenv.termination_manager
+    failure_terms = [t for t in tm.active_terms if not tm.get_term_cfg(t).time_out]
     root_idx = cmd.body_names.index(cmd.cfg.root_body_name) if cmd.cfg.root_body_name in cmd.body_names else 0
 
     done_count = torch.zeros(n, dtype=torch.long, device=device)
@@ -156,6 +174,8 @@ def evaluate(
     reached_end = torch.zeros(n, dtype=torch.bool, device=device)
     ep_steps = torch.zeros(n, dtype=torch.long, device=device)
     episodes: list[tuple[int, bool, bool, float, dict[str, float]]] = []
+    fails: list[tuple[int, float, list[str], str | None]] = []
+    ee_z_err = torch.zeros(n, len(ee_idx), device=device)  # |z| error of each end effector at the last step
 
     obs = env.get_observations()
     t0 = time.time()
@@ -182,6 +202,9 @@ def evaluate(
                 acc["ee_pos_error_m"] += torch.where(alive, err[:, ee_idx].mean(-1), 0.0)
             steps += alive.float()
             ep_steps += 1
+            if ee_idx:  # kept from the step before for the envs that end now (theirs is a new episode's)
+                z_err = (ref_pos[:, ee_idx, 2] - rob_pos[:, ee_idx, 2]).abs()
+                ee_z_err = torch.where(dones.unsqueeze(-1), ee_z_err, z_err)
             # finished episodes
             if dones.any():
                 time_outs = uenv.termination_manager.time_outs
@@ -194,6 +217,10 @@ def evaluate(
                         success = bool(reached_end[i]) or (standing_s == 0.0 and bool(time_outs[i]))
                         standing = success and bool(time_outs[i])
                         episodes.append((int(clips_before[i]), success, standing, length, metrics))
+                        if not success:
+                            fired = [t for t in failure_terms if bool(tm.get_term(t)[i])]
+                            worst = ee_names[int(ee_z_err[i].argmax())] if ee_names else None
+                            fails.append((int(clips_before[i]), length, fired, worst))
                     done_count[i] += 1
                     reached_end[i] = False
                     ep_steps[i] = 0
@@ -206,7 +233,14 @@ def evaluate(
                 last_print = time.time()
             if bool((done_count >= share).all()):
                 break
-    return summarize(episodes, cmd.library.clip_names, wall_time_s=time.time() - t0, standing_s=standing_s, protocol=protocol)
+    return summarize(
+        episodes,
+        cmd.library.clip_names,
+        wall_time_s=time.time() - t0,
+        standing_s=standing_s,
+        protocol=protocol,
+        fails=fails,
+    )
 
 
 def summarize(
@@ -215,8 +249,11 @@ def summarize(
     wall_time_s: float = 0.0,
     standing_s: float = 0.0,
     protocol: str = "task",
+    fails: list[tuple[int, float, list[str], str | None]] = (),
 ) -> EvalResult:
-    """Aggregate ``(clip_id, success, standing, length_s, metrics)`` episode records into an :class:`EvalResult`."""
+    """Aggregate ``(clip_id, success, standing, length_s, metrics)`` episode records into an :class:`EvalResult`;
+    ``fails``: ``(clip_id, failure time s, termination terms fired, end effector most off in height)`` of
+    each failed episode (:attr:`EvalResult.failures`)."""
     if not episodes:
         raise RuntimeError("evaluation finished no episode: increase the step budget or the number of envs")
 
@@ -248,4 +285,22 @@ def summarize(
         per_clip=per_clip,
         wall_time_s=wall_time_s,
         protocol=protocol,
+        failures=summarize_failures(fails, clip_names),
     )
+
+
+def summarize_failures(fails: list[tuple[int, float, list[str], str | None]], clip_names: list[str]) -> dict[str, dict]:
+    """Per clip: how many episodes failed, which terms ended them, when, and which end effector was most off."""
+    out: dict[str, dict] = {}
+    for cid, name in enumerate(clip_names):
+        recs = [f for f in fails if f[0] == cid]
+        if not recs:
+            continue
+        times = sorted(f[1] for f in recs)
+        out[name] = {
+            "count": len(recs),
+            "terms": dict(Counter(t for f in recs for t in f[2]).most_common()),
+            "time_s": {"min": times[0], "median": statistics.median(times), "max": times[-1]},
+            "end_effector_most_off": dict(Counter(f[3] for f in recs if f[3] is not None).most_common()),
+        }
+    return out
