@@ -62,7 +62,9 @@ def all_bodies_but(patterns: list[str]) -> list[str]:
 @configclass
 class MimicBodiesCfg:
     """The robot's bodies the task's terms name; a robot cfg fills it once (``MimicEnvCfg.bodies``) and
-    :meth:`MimicEnvCfg.bind_bodies` hands each name list to the terms of every preset alternative."""
+    :meth:`MimicEnvCfg.bind_bodies` hands each name list to the terms of every preset alternative when the
+    cfg is built (a Hydra override of ``env.bodies`` comes too late: override the term's own parameter,
+    e.g. ``env.terminations.ee_body_pos.params.body_names=[...]``, or give the robot cfg other bodies)."""
 
     anchor: str = MISSING
     """The tracking anchor (BeyondMimic: the torso); its COM is randomised at start-up."""
