@@ -181,10 +181,13 @@ def iterations_and_steps(run_dir: Path, checkpoint: Path) -> tuple[int, int]:
     return iterations, iterations * int(steps.group(1)) * int(envs.group(1))
 
 
-def train_run(motion: Path, args: argparse.Namespace, log: Path) -> tuple[Path, Path, int, int]:
-    """Train on ``motion`` (a clip or a YAML list); returns (run folder, last checkpoint, iterations, env steps)."""
+def train_run(motion: Path, args: argparse.Namespace, log: Path) -> tuple[Path, Path, dict]:
+    """Train on ``motion`` (a clip or a YAML list); returns (run folder, last checkpoint, the run's facts for
+    its rows: minutes, iterations, env steps, run folder, the commit that trained, date)."""
     from g1_mimic.rl.checkpoint import latest_checkpoint
 
+    t0 = dt.datetime.now(dt.UTC)
+    commit = git_commit()  # the code that trains (the tree may change while the run goes)
     train = [
         sys.executable,
         str(REPO / "scripts" / "train.py"),
@@ -206,7 +209,9 @@ def train_run(motion: Path, args: argparse.Namespace, log: Path) -> tuple[Path, 
     run_dir = Path(m.group(1)).resolve()  # relative to the working directory, like logs/
     last = latest_checkpoint(run_dir)
     iterations, env_steps = iterations_and_steps(run_dir, last)
-    return run_dir, last, iterations, env_steps
+    facts = {"minutes": args.minutes, "iterations": iterations, "env_steps": env_steps}
+    facts.update(run_dir=os.path.relpath(run_dir), commit=commit, date=t0.strftime("%Y-%m-%d"))
+    return run_dir, last, facts
 
 
 def choose_checkpoint(run_dir: Path, last: Path, args: argparse.Namespace, log: Path, episodes: int) -> tuple[Path, list]:
@@ -337,26 +342,14 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     """Train, evaluate and sim2sim ``clip``; returns its row (raises SystemExit on a failed step)."""
     log = work / f"{clip.stem}.log"
     log.write_text("")
-    t0 = dt.datetime.now(dt.UTC)
-    commit = git_commit()  # the code that trains (the tree may change while the run goes)
-    run_dir, last, iterations, env_steps = train_run(clip, args, log)
+    run_dir, last, facts = train_run(clip, args, log)
     ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes)
     ev = evaluate_run(ckpt, None, args.episodes, run_dir / "eval.json", log)
     video = None if args.no_video else run_dir / "sim2sim.gif"
     s2s = sim2sim_clip(run_dir, clip, run_dir / "sim2sim.json", video, args, log)
     plot_curve(run_dir, log)
-    common = {
-        "minutes": args.minutes,
-        "iterations": iterations,
-        "env_steps": env_steps,
-        "checkpoint": ckpt.name,
-        "select": [args.select, args.select_episodes],
-        "selection": candidates,
-        "run_dir": os.path.relpath(run_dir),
-        "commit": commit,
-        "date": t0.strftime("%Y-%m-%d"),
-        "mode": "per_clip",
-    }
+    common = {**facts, "checkpoint": ckpt.name, "select": [args.select, args.select_episodes], "selection": candidates}
+    common["mode"] = "per_clip"
     row = clip_row(clip, ev, ev.get("failures", {}).get(clip.stem), s2s, video, common, args)
     if args.stress:
         row["sim2sim_stress"] = stress_clip(run_dir, clip, row["length_s"], args, log)
@@ -381,8 +374,6 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
     stem = args.json.stem
     log = work / f"{stem}_together.log"
     log.write_text("")
-    t0 = dt.datetime.now(dt.UTC)
-    commit = git_commit()
     train_list = write_motion_list(work / f"{stem}_trained.yaml", trained)
     all_list = write_motion_list(work / f"{stem}_all.yaml", clips)
     print(
@@ -390,7 +381,7 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
         f"(evaluated zero-shot); training {args.minutes:g} min",
         flush=True,
     )
-    run_dir, last, iterations, env_steps = train_run(train_list, args, log)
+    run_dir, last, facts = train_run(train_list, args, log)
     ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes * len(trained))
     ev = evaluate_run(ckpt, all_list, args.episodes * len(clips), run_dir / "eval.json", log)
     # a graph holding every clip (the held-out ones too) for sim2sim
@@ -399,18 +390,8 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
     if status != 0:
         raise SystemExit(f"[learn_clips] exporting {ckpt} with every clip failed (exit {status}); log: {log}")
     plot_curve(run_dir, log)
-    common = {
-        "minutes": args.minutes,
-        "iterations": iterations,
-        "env_steps": env_steps,
-        "checkpoint": ckpt.name,
-        "select": [args.select, args.select_episodes],
-        "selection": candidates,
-        "run_dir": os.path.relpath(run_dir),
-        "commit": commit,
-        "date": t0.strftime("%Y-%m-%d"),
-        "mode": "together",
-    }
+    common = {**facts, "checkpoint": ckpt.name, "select": [args.select, args.select_episodes], "selection": candidates}
+    common["mode"] = "together"
     rows = []
     for clip in clips:
         if clip.stem not in ev["per_clip"]:
