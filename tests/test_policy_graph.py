@@ -3,7 +3,7 @@
 An untrained policy (random weights, so the actions are not trivially zero) drives the env; at every
 control step the robot state, the clip time and the env's action are recorded, then the exported
 ONNX graph, run in onnxruntime on those measurements alone, must give the same action and PD
-targets. Two envs: the default task, and reference-offset actions with future frames and history.
+targets. Two envs: the default task, and reference-offset actions (led by the servo lag) with future frames and history.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ HISTORY_OVERRIDES = [
     "presets=ref_actions,future_obs",
     "env.observations.policy.joint_pos.history_length=3",
     "env.observations.policy.actions.history_length=2",
+    "env.actions.joint_pos.lead_s=0.0837",  # the reference's velocity fed forward (not one control step)
 ]
 TOL = 1e-5
 pytestmark = pytest.mark.slow
@@ -143,6 +144,7 @@ def test_graph_gives_the_env_actions_default_task(default_run, env_id):
 def test_graph_gives_the_env_actions_with_history_future_frames_and_reference_offsets(history_run, env_id):
     c = history_run["contract"]
     assert c["action"]["offset_kind"] == "reference_joint_pos"
+    assert c["action"]["reference_lead_s"] == pytest.approx(0.0837)
     assert [n for n in c["policy_graph"]["inputs"] if n["name"].startswith("history_")] == [
         {"name": "history_joint_pos", "shape": [1, 3, 29], "dtype": "float32"},
         {"name": "history_actions", "shape": [1, 2, 29], "dtype": "float32"},

@@ -23,7 +23,9 @@ joints                      per policy joint: ``default_pos`` (rad), ``default_v
 robot                       ``root_body``, ``anchor_body``, ``root_com_offset_b`` (root body's
                             centre of mass in its link frame, m), ``tracked_bodies``
 action                      ``scale`` [J], ``offset_kind`` (``default_joint_pos`` or
-                            ``reference_joint_pos``), ``offset`` [J] or null, ``clip`` (target
+                            ``reference_joint_pos``), ``offset`` [J] or null, ``reference_lead_s``
+                            (reference offsets: s ahead along the reference velocity; null: one
+                            control step), ``clip`` (target
                             limits per joint or null), ``raw_clip`` (policy-output clip or null),
                             ``filter_alpha``, ``training_only`` (noise, delay)
 observation                 ``group``, ``history_order`` and ``terms``: the ordered list of
@@ -318,6 +320,9 @@ def validate_contract(contract: Mapping[str, Any], require_supported_terms: bool
         raise ContractError("action.offset_kind", f"is {kind!r}, expected one of {OFFSET_KINDS}")
     if kind == OFFSET_DEFAULT:
         _num_list(action, "offset", "action", n)
+    lead = action.get("reference_lead_s")
+    if lead is not None and (not _is_num(lead) or lead < 0.0):
+        raise ContractError("action.reference_lead_s", f"expected null or a number >= 0 (s), got {lead!r}")
     clip = action.get("clip")
     if clip is not None and (not isinstance(clip, list) or len(clip) != n):
         raise ContractError("action.clip", f"expected null or {n} [lower, upper] pairs")

@@ -75,6 +75,8 @@ def deploy_yaml_dict(contract: Mapping[str, Any]) -> dict[str, Any]:
     if is_ref:
         act["offset_kind"] = action["offset_kind"]
         act["offset_formula"] = action["offset_formula"]
+        lead = action.get("reference_lead_s")
+        act["reference_lead_s"] = float(contract["control_dt"] if lead is None else lead)
     observations: dict[str, Any] = {}
     for term in contract["observation"]["terms"]:
         key = _OBS_KEY.get(term["kind"], term["name"])

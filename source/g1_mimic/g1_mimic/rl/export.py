@@ -168,8 +168,9 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
         "offset_kind": OFFSET_REFERENCE if is_ref else OFFSET_DEFAULT,
         "offset": None if is_ref else _floats(action_io.offset, n),
         "offset_formula": (
-            "reference.joint_pos(t) + control_dt * reference.joint_vel(t)" if is_ref else "offset (constant, rad)"
+            "reference.joint_pos(t) + reference_lead_s * reference.joint_vel(t)" if is_ref else "offset (constant, rad)"
         ),
+        "reference_lead_s": float(term.lead_s) if is_ref else None,
         "target_formula": "clip(offset + scale * filtered(action))",
         "clip": _pairs(action_io.clip) if action_io.clip is not None else None,
         "raw_clip": float(raw_clip) if raw_clip is not None else None,

@@ -165,6 +165,8 @@ class PolicyGraph(torch.nn.Module):
         self.register_buffer("action_scale", torch.tensor(action["scale"], dtype=torch.float32))
         self.reference_offset = action["offset_kind"] == OFFSET_REFERENCE
         self.action_ref_idx = ref_index(policy_joints, "action.offset_kind") if self.reference_offset else None
+        lead = action.get("reference_lead_s")  # absent in contracts written before it existed: one control step
+        self.reference_lead_s = float(contract["control_dt"] if lead is None else lead)
         offset = action.get("offset")
         self.register_buffer("action_offset", torch.tensor(offset if offset is not None else [0.0] * self.num_actions))
         tclip = action.get("clip")
@@ -304,7 +306,7 @@ class PolicyGraph(torch.nn.Module):
             filtered = self.filter_alpha * action + (1.0 - self.filter_alpha) * x["filter_state"]
             outputs_state.append(filtered)
         if self.reference_offset:
-            offset = ref[0][:, self.action_ref_idx] + self.control_dt * ref[1][:, self.action_ref_idx]
+            offset = ref[0][:, self.action_ref_idx] + self.reference_lead_s * ref[1][:, self.action_ref_idx]
         else:
             offset = self.action_offset.reshape(1, -1)
         target = offset + self.action_scale * filtered

@@ -88,6 +88,10 @@ END_EFFECTOR_BODIES: tuple[str, ...] = FEET_BODIES + HAND_BODIES
 
 NATURAL_FREQ = 10.0 * 2.0 * math.pi  # rad/s
 DAMPING_RATIO = 2.0
+#: How far a G1 servo trails a target moving at constant speed, D / K = 2 zeta / w (s); the same for every
+#: joint, since both gains scale with the armature. Leading a moving target by it is velocity feed-forward
+#: (``tau = K (q* - q) + D (qd* - qd)``, the SDK's ``dq`` field) written as a position target.
+PD_LAG_S = 2.0 * DAMPING_RATIO / NATURAL_FREQ
 
 
 @dataclass(frozen=True)

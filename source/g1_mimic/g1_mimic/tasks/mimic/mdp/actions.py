@@ -11,9 +11,11 @@ map, in this order:
 
 All three are off by default (noise 0, alpha 1, delay 0), which is exactly Isaac Lab's action.
 
-:class:`ReferenceJointPositionAction` uses the reference as offset: ``q_target = q_ref(t + dt) +
-scale * a`` (first-order prediction ``q_ref(t) + dt * qd_ref(t)`` from the motion command), so a zero
-action means "follow the reference with the PD servos".
+:class:`ReferenceJointPositionAction` uses the reference as offset: ``q_target = q_ref(t) +
+lead * qd_ref(t) + scale * a`` (the motion command's reference, predicted ``lead`` seconds ahead along its
+velocity; by default one control step), so a zero action means "follow the reference with the PD servos".
+A lead of one step plus the servo's lag ``D / K`` (:data:`~g1_mimic.robots.g1_constants.PD_LAG_S`) is the
+reference's velocity fed forward to the servos, which then follow fast motion without trailing it.
 """
 
 from __future__ import annotations
@@ -138,12 +140,19 @@ class ReferenceJointPositionAction(RealisticJointPositionAction):
     def __init__(self, cfg: ReferenceJointPositionActionCfg, env: ManagerBasedEnv):
         super().__init__(cfg, env)
         self._ref_cols: torch.Tensor | None = None
+        if cfg.lead_s is not None and cfg.lead_s < 0.0:
+            raise ValueError(f"{type(cfg).__name__}.lead_s must be >= 0 s or None (one control step), got {cfg.lead_s}")
+
+    @property
+    def lead_s(self) -> float:
+        """How far ahead along the reference velocity the offset is taken (s)."""
+        return float(self._env.step_dt if self.cfg.lead_s is None else self.cfg.lead_s)
 
     def _offset_now(self) -> torch.Tensor:
         cmd = self._env.command_manager.get_term(self.cfg.command_name)
         if self._ref_cols is None:
             self._ref_cols = torch.tensor([cmd.joint_names.index(n) for n in self._joint_names], device=self.device)
-        return cmd.joint_pos[:, self._ref_cols] + self._env.step_dt * cmd.joint_vel[:, self._ref_cols]
+        return cmd.joint_pos[:, self._ref_cols] + self.lead_s * cmd.joint_vel[:, self._ref_cols]
 
 
 @configclass
@@ -153,3 +162,5 @@ class ReferenceJointPositionActionCfg(RealisticJointPositionActionCfg):
     class_type: type = ReferenceJointPositionAction
     command_name: str = MISSING
     use_default_offset: bool = False
+    lead_s: float | None = None
+    """Offset ``q_ref(t) + lead_s * qd_ref(t)`` (s ahead along the reference velocity); None: one control step."""

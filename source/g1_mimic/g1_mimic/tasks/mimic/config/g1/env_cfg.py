@@ -10,7 +10,14 @@ from isaaclab_newton.physics import NewtonCfg
 from g1_mimic.data import DEFAULT_CLIP, bundled_motion
 from g1_mimic.device import cuda_available
 from g1_mimic.robots.g1 import G1_ACTION_SCALE, G1_CFG
-from g1_mimic.robots.g1_constants import ANCHOR_BODY, END_EFFECTOR_BODIES, FEET_BODIES, HAND_BODIES, TRACKED_BODIES
+from g1_mimic.robots.g1_constants import (
+    ANCHOR_BODY,
+    END_EFFECTOR_BODIES,
+    FEET_BODIES,
+    HAND_BODIES,
+    PD_LAG_S,
+    TRACKED_BODIES,
+)
 
 from ...mimic_env_cfg import (
     DistillObservationsPresetCfg,
@@ -99,7 +106,8 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
     """``Isaac-G1-Mimic-CPU-Learn-v0``: the task sized for learning on a 2-core CPU in under an hour.
 
     Changes from the default (each measured against it, see ``docs/performance.md``):
-    PD targets as offsets from the reference (``ReferenceJointPositionAction``); no pushes and no
+    PD targets as offsets from the reference (``ReferenceJointPositionAction``), led by the servos' lag
+    (velocity feed-forward); no pushes and no
     startup randomisation; reference-state init without velocity/joint noise and with small pose
     noise; penalties (action rate, joint limits, undesired contacts) at a tenth of their weight;
     a fifth of the resets at frame 0 of the clip, with episodes long enough to play any clip through
@@ -109,7 +117,10 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
 
     def __post_init__(self):
         super().__post_init__()
-        # reference offsets by default; presets=default_pose selects BeyondMimic's default-pose offsets
+        # reference offsets by default; presets=default_pose selects BeyondMimic's default-pose offsets.
+        # The offset leads the reference by one step plus the servos' lag (its velocity fed forward): with
+        # one step only, a 9 rad/s arm swing trails by ~0.6 rad and the wrist ends 0.25 m off (JazzWalk)
+        self.actions.ref_actions.joint_pos.lead_s = self.decimation * self.sim.dt + PD_LAG_S
         self.actions.default = self.actions.ref_actions
         self.remove_perturbations()
         # some training episodes play the clip from its start, as evaluation does, and meet the deviations
