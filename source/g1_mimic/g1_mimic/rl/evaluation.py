@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from g1_mimic.robots.g1_constants import END_EFFECTOR_BODIES
 
 METRIC_KEYS = ("mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "ee_pos_error_m")
 PROTOCOLS = ("task", "pelvis")
@@ -162,7 +161,7 @@ def evaluate(
     share = max(1, math.ceil(num_episodes / n))
     standing_s = float(cmd.cfg.tail_s)
     clip_steps = int(math.ceil((float(cmd.library.clip_duration.max()) + standing_s) / uenv.step_dt)) + 2
-    ee_idx = [cmd.body_names.index(b) for b in END_EFFECTOR_BODIES if b in cmd.body_names]
+    ee_idx = [cmd.body_names.index(b) for b in uenv.cfg.bodies.end_effectors if b in cmd.body_names]
     ee_names = [cmd.body_names[i] for i in ee_idx]
     tm = uenv.termination_manager
     failure_terms = [t for t in tm.active_terms if not tm.get_term_cfg(t).time_out]
