@@ -239,6 +239,8 @@ def _edited(contract: dict[str, Any], edit: str) -> dict[str, Any]:
         c["format_version"] += 1
     elif edit == "stiffness":
         c["joints"]["stiffness"][3] *= 2.0
+    elif edit == "lead":
+        c["action"]["reference_lead_s"] = -0.05
     return c
 
 
@@ -249,6 +251,7 @@ def _edited(contract: dict[str, Any], edit: str) -> dict[str, Any]:
         ("dim", "observation.terms[0].dim"),
         ("version", "format_version"),
         ("stiffness", "joints.stiffness[3]"),
+        ("lead", "action.reference_lead_s"),
     ],
 )
 def test_hand_edited_contract_is_refused(default_run, tmp_path, edit, field):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from envutil import make_env
 
@@ -28,6 +29,51 @@ def test_reference_offset_actions_target_the_reference():
         assert (err < 0.05).all(), err
     finally:
         env.close()
+
+
+def _zero_action_trail(overrides: list[str], steps: int = 60) -> tuple[float, float]:
+    """How far (rad) reference-offset PD under zero actions trails the reference along its velocity, averaged
+    over the joints moving faster than 0.3 rad/s (the bundled wave's first 1.2 s), and the term's lead (s)."""
+    env = make_env(num_envs=2, play=True, overrides=["presets=ref_actions", *overrides])
+    try:
+        env.reset()
+        cmd = env.command_manager.get_term("motion")
+        term = env.action_manager.get_term("joint_pos")
+        trails = []
+        for _ in range(steps):
+            env.step(torch.zeros(2, 29))
+            moving = cmd.joint_vel.abs() > 0.3
+            if moving.any():
+                trail = (cmd.joint_pos - cmd.robot.data.joint_pos.torch) * cmd.joint_vel.sign()
+                trails.append(trail[moving].mean().item())
+        assert len(trails) > 10, "the clip should move in its first 1.2 s"
+        return sum(trails) / len(trails), term.lead_s
+    finally:
+        env.close()
+
+
+def test_reference_lead_feeds_the_velocity_forward():
+    from g1_mimic.robots.g1_constants import PD_LAG_S
+
+    plain, lead_plain = _zero_action_trail([])
+    fed, lead_fed = _zero_action_trail([f"env.actions.joint_pos.lead_s={0.02 + PD_LAG_S}"])
+    assert lead_plain == pytest.approx(0.02) and lead_fed == pytest.approx(0.02 + PD_LAG_S)
+    # the servos trail a moving target by D/K times its speed; leading the target by that much removes that
+    # part (measured: 0.061 -> 0.029 rad; the rest is gravity and inertia, which the policy's action covers)
+    assert plain > 0.04 and fed < 0.6 * plain, (fed, plain)
+
+
+def test_cpu_preset_leads_the_reference_by_the_servo_lag():
+    from g1_mimic.robots.g1_constants import PD_LAG_S
+    from g1_mimic.tasks.mimic.config.g1.env_cfg import G1MimicCPULearnEnvCfg
+
+    cfg = G1MimicCPULearnEnvCfg()
+    assert cfg.actions.default.joint_pos.lead_s == pytest.approx(cfg.decimation * cfg.sim.dt + PD_LAG_S)
+
+
+def test_negative_reference_lead_is_refused():
+    with pytest.raises(ValueError, match="lead_s must be >= 0"):
+        make_env(num_envs=1, play=True, overrides=["presets=ref_actions", "env.actions.joint_pos.lead_s=-0.1"])
 
 
 def test_sampling_state_is_logged_during_training():
