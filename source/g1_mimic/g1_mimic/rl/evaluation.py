@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-
 METRIC_KEYS = ("mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "ee_pos_error_m")
 PROTOCOLS = ("task", "pelvis")
 

@@ -14,7 +14,8 @@ reference clips and the actor:
   :func:`~g1_mimic.tasks.mimic.mdp.quat.rot6d`), then clip, scale and history in Isaac Lab's order
   (noise is training-only and not in the graph);
 * the actor (observation normaliser, MLP, deterministic output), ``raw_clip``, the action filter,
-  and the targets ``clip(offset + scale * filtered(action))``, in SDK motor order.
+  and the targets ``clip(offset + scale * filtered(action))``, in SDK motor order (reference offsets by
+  the action term's own :func:`~g1_mimic.tasks.mimic.mdp.actions.reference_offset`).
 
 Inputs (batch 1; the robot state in the robot's world frame, quaternions xyzw): ``time_s [1, 1]``
 (s from the clip start), ``clip_index [1]`` (int64), ``joint_pos`` / ``joint_vel [1, 29]`` (rad,
@@ -49,6 +50,7 @@ import torch
 
 from g1_mimic.deploy.contract import GRAPH_FILENAME, OFFSET_REFERENCE, ContractError
 from g1_mimic.motion.clips import ClipStore
+from g1_mimic.tasks.mimic.mdp.actions import reference_offset
 from g1_mimic.tasks.mimic.mdp.quat import reanchor_body_pos, rot6d, subtract_frame_transforms
 
 __all__ = ["GRAPH_FILENAME", "PolicyGraph", "export_policy_graph", "graph_inputs"]
@@ -306,7 +308,7 @@ class PolicyGraph(torch.nn.Module):
             filtered = self.filter_alpha * action + (1.0 - self.filter_alpha) * x["filter_state"]
             outputs_state.append(filtered)
         if self.reference_offset:
-            offset = ref[0][:, self.action_ref_idx] + self.reference_lead_s * ref[1][:, self.action_ref_idx]
+            offset = reference_offset(ref[0][:, self.action_ref_idx], ref[1][:, self.action_ref_idx], self.reference_lead_s)
         else:
             offset = self.action_offset.reshape(1, -1)
         target = offset + self.action_scale * filtered

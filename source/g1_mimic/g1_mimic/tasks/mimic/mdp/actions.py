@@ -33,6 +33,13 @@ if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedEnv
 
 
+def reference_offset(ref_joint_pos: torch.Tensor, ref_joint_vel: torch.Tensor, lead_s: float) -> torch.Tensor:
+    """The reference-offset action's offset: the reference joint positions predicted ``lead_s`` seconds ahead
+    along their velocity, ``q_ref + lead_s * qd_ref`` (rad). The one definition: the env's action term and the
+    exported policy graph (:mod:`g1_mimic.rl.policy_graph`) both call it."""
+    return ref_joint_pos + lead_s * ref_joint_vel
+
+
 class RealisticJointPositionAction(JointPositionAction):
     """Joint-position action with optional noise, low-pass filter and per-env control delay."""
 
@@ -152,7 +159,7 @@ class ReferenceJointPositionAction(RealisticJointPositionAction):
         cmd = self._env.command_manager.get_term(self.cfg.command_name)
         if self._ref_cols is None:
             self._ref_cols = torch.tensor([cmd.joint_names.index(n) for n in self._joint_names], device=self.device)
-        return cmd.joint_pos[:, self._ref_cols] + self.lead_s * cmd.joint_vel[:, self._ref_cols]
+        return reference_offset(cmd.joint_pos[:, self._ref_cols], cmd.joint_vel[:, self._ref_cols], self.lead_s)
 
 
 @configclass
