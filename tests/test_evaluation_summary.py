@@ -35,7 +35,9 @@ def test_summary_per_clip_and_overall():
     assert summarize(episodes[:2], ["wave", "squat"], protocol="pelvis").table().endswith("failed clips (0 of 1): none")
 
 
-def test_failures_say_which_term_when_and_which_end_effector():
+def test_failures_say_which_term_when_which_end_effector_and_whether_the_body_leaned():
+    from g1_mimic.rl.evaluation import Failure
+
     episodes = [
         (0, True, True, 10.0, _m(0.02)),
         (1, False, False, 1.0, _m(0.30)),
@@ -43,9 +45,9 @@ def test_failures_say_which_term_when_and_which_end_effector():
         (1, False, False, 2.5, _m(0.10)),
     ]
     fails = [
-        (1, 1.0, ["anchor_pos", "ee_body_pos"], "right_ankle_roll_link"),
-        (1, 3.0, ["ee_body_pos"], "left_wrist_yaw_link"),
-        (1, 2.5, ["ee_body_pos"], "left_wrist_yaw_link"),
+        Failure(1, 1.0, ["anchor_pos", "ee_body_pos"], "right_ankle_roll_link", 0.05, -0.01, None),
+        Failure(1, 3.0, ["ee_body_pos"], "left_wrist_yaw_link", 0.33, -0.19, 1.6),
+        Failure(1, 2.5, ["ee_body_pos"], "left_wrist_yaw_link", 0.30, -0.15, 1.2),
     ]
     res = summarize(episodes, ["wave", "squat"], standing_s=3.0, fails=fails)
     assert list(res.failures) == ["squat"]  # the clip without failures has no entry
@@ -53,10 +55,13 @@ def test_failures_say_which_term_when_and_which_end_effector():
     assert f["count"] == 3 and f["terms"] == {"ee_body_pos": 3, "anchor_pos": 1}
     assert f["time_s"] == {"min": 1.0, "median": 2.5, "max": 3.0}
     assert f["end_effector_most_off"] == {"left_wrist_yaw_link": 2, "right_ankle_roll_link": 1}
+    assert f["anchor_before"] == {"tilt_rad": 0.30, "height_error_m": -0.15}  # medians
+    assert f["leaning"] == {"count": 2, "from_s": pytest.approx(1.4)}  # two leaned before failing, from 1.2 and 1.6 s
     assert res.to_dict()["failures"] == res.failures
     assert res.table().splitlines()[-1] == (
         "  squat: 3 failed (ee_body_pos 3, anchor_pos 1) at 1.00-3.00 s (median 2.50 s); "
-        "most off in height before: left_wrist_yaw_link 2, right_ankle_roll_link 1"
+        "most off in height before: left_wrist_yaw_link 2, right_ankle_roll_link 1; "
+        "anchor before: tilt 0.30 rad, height -0.15 m; leaning > 0.15 rad from 1.40 s (median) in 2 of 3"
     )
 
 

@@ -32,12 +32,36 @@ import math
 import statistics
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 
 METRIC_KEYS = ("mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "ee_pos_error_m")
 PROTOCOLS = ("task", "pelvis")
+
+
+#: The anchor's tilt error (rad) from which an episode counts as leaning off the reference (for
+#: :attr:`Failure.leaning_from_s`); BeyondMimic's anchor-orientation termination fires near 0.8 rad.
+LEAN_RAD = 0.15
+
+
+@dataclass
+class Failure:
+    """One failed evaluation episode: when and how it ended, and the body's state one control step before."""
+
+    clip_id: int
+    time_s: float
+    terms: list[str]
+    """The termination terms that fired."""
+    end_effector_most_off: str | None
+    """The end effector farthest off the reference in height (world z)."""
+    anchor_tilt_rad: float
+    """Angle between the robot anchor's and the reference anchor's up axes (rad)."""
+    anchor_height_error_m: float
+    """Robot anchor height minus reference anchor height (m; negative: the body is low)."""
+    leaning_from_s: float | None
+    """When the anchor's tilt error first passed :data:`LEAN_RAD` in the episode (s), or None."""
 
 
 @dataclass
@@ -56,9 +80,12 @@ class EvalResult:
     protocol: str = "task"
     failures: dict[str, dict] = field(default_factory=dict)
     """Per clip with failed episodes (ones that did not reach the clip's end): ``count``, ``terms`` (how
-    often each termination term fired), ``time_s`` (min, median, max of the failure times) and
+    often each termination term fired), ``time_s`` (min, median, max of the failure times),
     ``end_effector_most_off`` (per end effector, how often it was the one farthest off the reference in
-    height one control step before the failure)."""
+    height one control step before the failure), ``anchor_before`` (median tilt error, rad, and height
+    error, m, of the anchor body one step before) and ``leaning`` (how many episodes had the anchor's
+    tilt error past :data:`LEAN_RAD` before failing, and the median time it first did): a body that leans
+    for seconds and then drops has lost its balance, whatever term ends the episode."""
 
     @property
     def failed_clips(self) -> list[str]:
@@ -122,6 +149,10 @@ class EvalResult:
             line = f"  {name}: {f['count']} failed ({terms}) at {t['min']:.2f}-{t['max']:.2f} s (median {t['median']:.2f} s)"
             if f["end_effector_most_off"]:
                 line += "; most off in height before: " + ", ".join(f"{b} {k}" for b, k in f["end_effector_most_off"].items())
+            a, lean = f["anchor_before"], f["leaning"]
+            line += f"; anchor before: tilt {a['tilt_rad']:.2f} rad, height {a['height_error_m']:+.2f} m"
+            if lean["count"]:
+                line += f"; leaning > {LEAN_RAD} rad from {lean['from_s']:.2f} s (median) in {lean['count']} of {f['count']}"
             lines.append(line)
         return "\n".join(lines)
 
@@ -172,8 +203,13 @@ def evaluate(
     reached_end = torch.zeros(n, dtype=torch.bool, device=device)
     ep_steps = torch.zeros(n, dtype=torch.long, device=device)
     episodes: list[tuple[int, bool, bool, float, dict[str, float]]] = []
-    fails: list[tuple[int, float, list[str], str | None]] = []
+    from isaaclab.utils.math import quat_apply
+
+    fails: list[Failure] = []
     ee_z_err = torch.zeros(n, len(ee_idx), device=device)  # |z| error of each end effector at the last step
+    anchor_err = torch.zeros(n, 2, device=device)  # anchor tilt error (rad) and height error (m) at the last step
+    lean_from = torch.full((n,), -1.0, device=device)  # episode time the anchor tilt error first passed LEAN_RAD
+    up = torch.tensor([0.0, 0.0, 1.0], device=device).expand(n, 3)
 
     obs = env.get_observations()
     t0 = time.time()
@@ -203,6 +239,11 @@ def evaluate(
             if ee_idx:  # kept from the step before for the envs that end now (theirs is a new episode's)
                 z_err = (ref_pos[:, ee_idx, 2] - rob_pos[:, ee_idx, 2]).abs()
                 ee_z_err = torch.where(dones.unsqueeze(-1), ee_z_err, z_err)
+            cos = (quat_apply(cmd.robot_anchor_quat_w, up) * quat_apply(cmd.anchor_quat_w, up)).sum(-1)
+            tilt = torch.acos(cos.clamp(-1.0, 1.0))
+            now = torch.stack([tilt, cmd.robot_anchor_pos_w[:, 2] - cmd.anchor_pos_w[:, 2]], dim=-1)
+            anchor_err = torch.where(dones.unsqueeze(-1), anchor_err, now)
+            lean_from = torch.where(~dones & (lean_from < 0) & (tilt > LEAN_RAD), ep_steps.float() * uenv.step_dt, lean_from)
             # finished episodes
             if dones.any():
                 time_outs = uenv.termination_manager.time_outs
@@ -218,8 +259,13 @@ def evaluate(
                         if not success:
                             fired = [t for t in failure_terms if bool(tm.get_term(t)[i])]
                             worst = ee_names[int(ee_z_err[i].argmax())] if ee_names else None
-                            fails.append((int(clips_before[i]), length, fired, worst))
+                            lean = float(lean_from[i])
+                            fails.append(
+                                Failure(int(clips_before[i]), length, fired, worst, float(anchor_err[i, 0]),
+                                        float(anchor_err[i, 1]), lean if lean >= 0.0 else None)
+                            )
                     done_count[i] += 1
+                    lean_from[i] = -1.0
                     reached_end[i] = False
                     ep_steps[i] = 0
                     for k in METRIC_KEYS:
@@ -247,11 +293,10 @@ def summarize(
     wall_time_s: float = 0.0,
     standing_s: float = 0.0,
     protocol: str = "task",
-    fails: list[tuple[int, float, list[str], str | None]] = (),
+    fails: Sequence[Failure] = (),
 ) -> EvalResult:
     """Aggregate ``(clip_id, success, standing, length_s, metrics)`` episode records into an :class:`EvalResult`;
-    ``fails``: ``(clip_id, failure time s, termination terms fired, end effector most off in height)`` of
-    each failed episode (:attr:`EvalResult.failures`)."""
+    ``fails``: the failed episodes (:attr:`EvalResult.failures`)."""
     if not episodes:
         raise RuntimeError("evaluation finished no episode: increase the step budget or the number of envs")
 
@@ -287,18 +332,25 @@ def summarize(
     )
 
 
-def summarize_failures(fails: list[tuple[int, float, list[str], str | None]], clip_names: list[str]) -> dict[str, dict]:
-    """Per clip: how many episodes failed, which terms ended them, when, and which end effector was most off."""
+def summarize_failures(fails: Sequence[Failure], clip_names: list[str]) -> dict[str, dict]:
+    """Per clip: how many episodes failed, which terms ended them, when, which end effector was most off,
+    the anchor's tilt and height error before, and how many leaned off the reference first (from when)."""
     out: dict[str, dict] = {}
     for cid, name in enumerate(clip_names):
-        recs = [f for f in fails if f[0] == cid]
+        recs = [f for f in fails if f.clip_id == cid]
         if not recs:
             continue
-        times = sorted(f[1] for f in recs)
+        times = sorted(f.time_s for f in recs)
+        leaned = [f.leaning_from_s for f in recs if f.leaning_from_s is not None]
         out[name] = {
             "count": len(recs),
-            "terms": dict(Counter(t for f in recs for t in f[2]).most_common()),
+            "terms": dict(Counter(t for f in recs for t in f.terms).most_common()),
             "time_s": {"min": times[0], "median": statistics.median(times), "max": times[-1]},
-            "end_effector_most_off": dict(Counter(f[3] for f in recs if f[3] is not None).most_common()),
+            "end_effector_most_off": dict(Counter(f.end_effector_most_off for f in recs if f.end_effector_most_off).most_common()),
+            "anchor_before": {
+                "tilt_rad": statistics.median(f.anchor_tilt_rad for f in recs),
+                "height_error_m": statistics.median(f.anchor_height_error_m for f in recs),
+            },
+            "leaning": {"count": len(leaned), "from_s": statistics.median(leaned) if leaned else None},
         }
     return out
