@@ -90,6 +90,33 @@ def test_inspect_reports_limit_violations(tmp_path):
     assert viol["max_excess_rad"] == pytest.approx(3.0 - 2.8798, abs=1e-4)
 
 
+def test_longest_stride_is_the_travel_of_one_foot_between_two_rests():
+    from g1_mimic.motion.validate import longest_stride
+
+    fps, t = 50.0, np.arange(150) / 50.0
+    feet = np.zeros((150, 2, 2))
+    feet[:, 1, 1] = -0.2  # the right foot stands 0.2 m to the side throughout
+    # the left foot rests, moves 0.6 m forward in 0.5 s (1-1.5 s, 1.2 m/s), rests again
+    feet[:, 0, 0] = np.clip((t - 1.0) / 0.5, 0.0, 1.0) * 0.6
+    stride = longest_stride(feet, fps, ("left", "right"))
+    assert stride["foot"] == "left" and stride["length_m"] == pytest.approx(0.6, abs=0.03)
+    assert 0.95 <= stride["from_s"] <= 1.0 and 1.5 <= stride["to_s"] <= 1.55
+    assert longest_stride(np.zeros((50, 2, 2)), fps, ("left", "right")) is None  # standing: no stride
+
+
+def test_inspect_reports_how_far_a_real_walk_travels():
+    walk = REPO / "tests" / "data" / "real_motions" / "asap_walk_23dof_30hz.pkl"
+    code, out, err = _run("inspect", walk)
+    assert code == 0, err
+    stats = _inspect_json(walk)
+    assert stats["pelvis_path_m"] > 1.0 and stats["widest_stance_m"] > 0.2
+    stride = stats["longest_stride"]
+    assert 0.5 < stride["length_m"] < 1.5 and stride["from_s"] < stride["to_s"] <= stats["duration_s"]
+    assert f"longest stride {stride['length_m']:.2f} m ({stride['foot']}" in out
+    hands = _inspect_json(REPO / "tests" / "data" / "real_motions" / "g1moves_B_HandsUp_29dof_60hz.csv")
+    assert hands["pelvis_path_m"] < 0.5 and hands["widest_stance_m"] < 0.35 and hands["longest_stride"] is None
+
+
 def test_validate_exit_codes(tmp_path):
     good = F.write_lafan_csv(tmp_path / "good.csv")
     code, out, _ = _run("validate", good)

@@ -157,6 +157,14 @@ def _text_summary(stats: dict[str, Any], path: Path) -> str:
     ]
     if stats["foot_height_min_m"] is not None:
         lines.append(f"lowest foot:      {stats['foot_height_min_m']:.4f} m (frame {stats['foot_height_min_frame']})")
+    path = stats["pelvis_path_m"]
+    lines.append(f"pelvis path:      {path:.2f} m horizontally ({path / max(stats['duration_s'], 1e-9):.2f} m/s on average)")
+    if stats["widest_stance_m"] is not None:
+        stride = stats["longest_stride"]
+        where = "none (no foot moves from one rest to another)"
+        if stride is not None:
+            where = f"{stride['length_m']:.2f} m ({stride['foot']}, {stride['from_s']:.2f}-{stride['to_s']:.2f} s)"
+        lines.append(f"widest stance:    {stats['widest_stance_m']:.2f} m between the feet; longest stride {where}")
     viol = stats["limit_violations"]
     if viol:
         lines.append(f"limit violations: {len(viol)} joint(s)")

@@ -585,7 +585,9 @@ def inspect_motion(motion: Motion, kinematics=None) -> dict[str, Any]:
     ``max_joint_speed_rad_s`` (largest ``|joint_vel|``) and ``max_joint_speed_joint``,
     ``limit_violations`` (list of per-joint dicts from :func:`joint_limit_violations`, with the frame
     list cut to the first 20), ``foot_height_min_m`` (lowest foot collision point over the clip, m)
-    and ``foot_height_min_frame``, ``source`` (provenance dict).
+    and ``foot_height_min_frame``, ``pelvis_path_m`` (horizontal distance the root travels, m),
+    ``widest_stance_m`` (largest horizontal distance between the feet, m), ``longest_stride``
+    (:func:`longest_stride`: how far one foot travels between two rests) and ``source`` (provenance dict).
     """
     from g1_mimic.motion.kinematics import g1_kinematics
 
@@ -616,8 +618,41 @@ def inspect_motion(motion: Motion, kinematics=None) -> dict[str, Any]:
         "foot_height_min_frame": None,
         "source": motion.source,
     }
+    stats["pelvis_path_m"] = float(np.linalg.norm(np.diff(motion.root_pos_w[:, :2], axis=0), axis=-1).sum())
+    stats["widest_stance_m"] = None
+    stats["longest_stride"] = None
     if all(f in motion.body_names for f in FEET_BODIES):
         h = foot_heights(motion.body_pos_w, motion.body_quat_w, motion.body_names, kinematics=kin).min(axis=1)
         stats["foot_height_min_m"] = float(h.min())
         stats["foot_height_min_frame"] = int(np.argmin(h))
+        feet = motion.body_pos_w[:, [motion.body_names.index(f) for f in FEET_BODIES], :2]
+        stats["widest_stance_m"] = float(np.linalg.norm(feet[:, 0] - feet[:, 1], axis=-1).max())
+        stats["longest_stride"] = longest_stride(feet, motion.fps, FEET_BODIES)
     return stats
+
+
+#: A foot moving slower than this horizontally (m/s) is at rest (for :func:`longest_stride`).
+FOOT_REST_SPEED = 0.25
+
+
+def longest_stride(feet_xy: np.ndarray, fps: float, names: Sequence[str]) -> dict[str, Any] | None:
+    """The longest stride of a clip: the horizontal distance (m) one foot travels from where it rests to where
+    it rests next (a foot rests while it moves slower than :data:`FOOT_REST_SPEED`).
+
+    ``feet_xy``: ``[T, F, 2]`` horizontal foot positions (m, world). Returns ``{"length_m", "foot",
+    "from_s", "to_s"}`` (the lift-off and landing times, s) or None when no foot moves between two rests.
+    """
+    vel = np.gradient(feet_xy, axis=0) * fps
+    best: dict[str, Any] | None = None
+    for k, name in enumerate(names):
+        rest = np.linalg.norm(vel[:, k], axis=-1) < FOOT_REST_SPEED
+        last = None  # the frame the foot last rested at
+        for i in range(len(rest)):
+            if not rest[i]:
+                continue
+            if last is not None and i - last > 1:  # it moved between frame `last` and frame `i`
+                length = float(np.linalg.norm(feet_xy[i, k] - feet_xy[last, k]))
+                if best is None or length > best["length_m"]:
+                    best = {"length_m": length, "foot": name, "from_s": last / fps, "to_s": i / fps}
+            last = i
+    return best
