@@ -333,3 +333,39 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
         assert (tmp_path / row["video"]).read_bytes()[:6] == b"GIF89a"
     selection = json.loads((run / "selection.json").read_text())
     assert len(selection["candidates"]) == 2 and hands["checkpoint"] == Path(selection["chosen"]).name
+
+
+def test_level_feet_brings_the_hovering_foot_down_and_keeps_the_other_in_place(tmp_path):
+    from g1_mimic.motion.repair import resting_heights
+    from g1_mimic.motion.validate import foot_heights
+    from g1_mimic.robots.g1_constants import FEET_BODIES
+
+    def feet(m):
+        idx = [m.body_names.index(b) for b in FEET_BODIES]
+        h = foot_heights(m.body_pos_w, m.body_quat_w, m.body_names)
+        return m.body_pos_w[:, idx], h, resting_heights(h, m.body_pos_w[:, idx, :2], m.fps)
+
+    plain, plain_report = import_motion(HANDSUP, ImportOptions(out_fps=None))
+    level, report = import_motion(HANDSUP, ImportOptions(out_fps=None, level_feet=True))
+    pos0, _, rest0 = feet(plain)
+    pos1, _, rest1 = feet(level)
+    # HandsUp rests its right foot ~1.7 cm above its left; afterwards both rest at the left's height
+    assert rest0[1] - rest0[0] == pytest.approx(0.017, abs=0.003)
+    assert abs(rest1[1] - rest1[0]) < 1e-3
+    done = level.source["level_feet"]
+    assert done["foot"] == "right_ankle_roll_link" and done["lowered_m"] == pytest.approx(rest0[1] - rest0[0])
+    assert done["frames_off"] == 0 and done["max_residual_m"] < 1e-4
+    # the left foot stays where it was (its knee bends), the right comes down with the root, the arms are untouched
+    np.testing.assert_allclose(pos1[:, 0], pos0[:, 0], atol=1e-4)
+    np.testing.assert_allclose(pos1[:, 1, 2], pos0[:, 1, 2] - done["lowered_m"], atol=1e-4)
+    np.testing.assert_allclose(level.root_pos_w[:, 2], plain.root_pos_w[:, 2] - done["lowered_m"], atol=1e-9)
+    arms = [plain.joint_names.index(n) for n in SDK_JOINT_NAMES[15:]]
+    np.testing.assert_array_equal(level.joint_pos[:, arms], plain.joint_pos[:, arms])
+    assert any("one-sided support" in w for w in plain_report.warnings)
+    assert not any("one-sided support" in w for w in report.warnings)
+    assert any("--level-feet: 'right_ankle_roll_link' rested 1.7 cm above" in n for n in report.notes)
+    # a clip whose feet already rest level (the levelled one) is left alone, with a note
+    level.save(tmp_path / "level.npz")
+    again, report2 = import_motion(tmp_path / "level.npz", ImportOptions(out_fps=None, level_feet=True))
+    np.testing.assert_allclose(again.joint_pos, level.joint_pos, atol=1e-6)
+    assert "level_feet" not in again.source and any("the feet rest level" in n for n in report2.notes)

@@ -69,6 +69,11 @@ def _add_import_options(p: argparse.ArgumentParser, out_fps_default: float | Non
         help="a start no robot can follow (a jump, a T-pose): drop it (trim) or drop it and blend in from standing (blend)",
     )
     r.add_argument("--blend-s", type=_float, default=1.0, metavar="S", help="duration of --fix-start blend (default 1 s)")
+    r.add_argument(
+        "--level-feet",
+        action="store_true",
+        help="lower the foot that rests higher than the other (one-sided support) by the difference, by leg IK",
+    )
 
 
 def _options(args: argparse.Namespace) -> ImportOptions:
@@ -87,6 +92,7 @@ def _options(args: argparse.Namespace) -> ImportOptions:
         smooth_glitches=args.smooth_glitches,
         fix_start=args.fix_start,
         blend_s=args.blend_s,
+        level_feet=args.level_feet,
     )
 
 

@@ -48,15 +48,10 @@ import numpy as np
 from g1_mimic.data import DEFAULT_CLIP  # the default training clip (the easiest), re-exported
 from g1_mimic.motion import quat as Q
 from g1_mimic.motion.format import Motion, motion_from_root_and_joints
-from g1_mimic.motion.kinematics import G1Kinematics, g1_kinematics
+from g1_mimic.motion.kinematics import LEG_JOINTS, G1Kinematics, LegIK, g1_kinematics
 from g1_mimic.robots.g1_constants import DEFAULT_ROOT_HEIGHT, FEET_BODIES, default_joint_pos
 
 GRAVITY = 9.81
-#: Joints solved by IK (never keyframed), per foot in :data:`FEET_BODIES` order.
-LEG_JOINTS: tuple[tuple[str, ...], ...] = tuple(
-    tuple(f"{side}_{j}_joint" for j in ("hip_pitch", "hip_roll", "hip_yaw", "knee", "ankle_pitch", "ankle_roll"))
-    for side in ("left", "right")
-)
 PELVIS_CHANNELS: tuple[str, ...] = ("pelvis_z", "pelvis_roll", "pelvis_pitch", "pelvis_yaw", "com_x", "com_y")
 #: Every generated joint angle stays this far (rad) inside the model's joint limits.
 JOINT_LIMIT_MARGIN = 0.05
@@ -286,55 +281,6 @@ def polygon_margin(points_xy: np.ndarray, p: np.ndarray) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-class _LegIK:
-    """Damped-least-squares IK of both legs for a given pelvis pose (feet pinned to their targets)."""
-
-    def __init__(self, kin: G1Kinematics):
-        self.kin = kin
-        m = kin.model
-        self.foot_ids = [m.body(f).id for f in FEET_BODIES]
-        self.qadr = [np.array([m.jnt_qposadr[m.joint(j).id] for j in leg]) for leg in LEG_JOINTS]
-        self.dadr = [np.array([m.jnt_dofadr[m.joint(j).id] for j in leg]) for leg in LEG_JOINTS]
-        self._jacp = np.zeros((3, m.nv))
-        self._jacr = np.zeros((3, m.nv))
-        self.foot_pos: list[np.ndarray] = []
-        self.foot_quat: list[np.ndarray] = []  # wxyz, MuJoCo order
-
-    def set_targets_from_current(self) -> None:
-        d = self.kin.data
-        self.foot_pos = [d.xpos[b].copy() for b in self.foot_ids]
-        self.foot_quat = [d.xquat[b].copy() for b in self.foot_ids]
-
-    def _error(self, leg: int) -> np.ndarray:
-        d = self.kin.data
-        b = self.foot_ids[leg]
-        dp = self.foot_pos[leg] - d.xpos[b]
-        dr_local = np.zeros(3)
-        mujoco.mju_subQuat(dr_local, self.foot_quat[leg], d.xquat[b])  # cur * exp(dr_local) = target
-        dr = d.xmat[b].reshape(3, 3) @ dr_local
-        return np.concatenate([dp, dr])
-
-    def solve(self, tol: float = 1e-10, max_iter: int = 50, damping: float = 1e-6) -> float:
-        """Move the leg joints in ``kin.data.qpos`` so both feet reach their targets; return the final error."""
-        m, d = self.kin.model, self.kin.data
-        err_norm = np.inf
-        for _ in range(max_iter):
-            mujoco.mj_kinematics(m, d)
-            errs = [self._error(leg) for leg in range(2)]
-            err_norm = max(float(np.linalg.norm(e)) for e in errs)
-            if err_norm < tol:
-                break
-            for leg in range(2):
-                mujoco.mj_jacBody(m, d, self._jacp, self._jacr, self.foot_ids[leg])
-                J = np.vstack([self._jacp, self._jacr])[:, self.dadr[leg]]
-                dq = J.T @ np.linalg.solve(J @ J.T + damping * np.eye(6), errs[leg])
-                step = np.linalg.norm(dq)
-                if step > 0.2:  # trust region (rad)
-                    dq *= 0.2 / step
-                d.qpos[self.qadr[leg]] += dq
-        return err_norm
-
-
 def standing_height(kin: G1Kinematics | None = None) -> float:
     """Pelvis height (m) of the standing pose at which the lowest sole point touches ``z = 0``."""
     kin = kin or g1_kinematics()
@@ -402,7 +348,7 @@ def _generate(spec: ClipSpec, fps: float, kin: G1Kinematics) -> Motion:
     root_pos[:, 2] = h0 + chan.get("pelvis_z", zero)
 
     # Standing pose: feet targets and the standing COM.
-    ik = _LegIK(kin)
+    ik = LegIK(kin)
     d.qpos[:] = kin.qpos(np.array([[0.0, 0.0, h0]]), Q.IDENTITY_XYZW[None], jp0[None])[0]
     mujoco.mj_kinematics(m, d)
     mujoco.mj_comPos(m, d)

@@ -17,6 +17,7 @@ import numpy as np
 
 from g1_mimic import assets
 from g1_mimic.motion import quat as Q
+from g1_mimic.robots.g1_constants import FEET_BODIES
 
 
 class G1Kinematics:
@@ -140,3 +141,66 @@ def g1_kinematics() -> G1Kinematics:
     if _DEFAULT is None:
         _DEFAULT = G1Kinematics()
     return _DEFAULT
+
+
+#: The six joints of each leg, per foot in :data:`~g1_mimic.robots.g1_constants.FEET_BODIES` order.
+LEG_JOINTS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(f"{side}_{j}_joint" for j in ("hip_pitch", "hip_roll", "hip_yaw", "knee", "ankle_pitch", "ankle_roll"))
+    for side in ("left", "right")
+)
+
+
+class LegIK:
+    """Damped-least-squares IK of both legs for a given pelvis pose (feet pinned to their targets).
+
+    Works on ``kin.data``: set its ``qpos`` (root and joints), call :meth:`set_targets_from_current` to pin
+    each foot (:data:`~g1_mimic.robots.g1_constants.FEET_BODIES`, body origins, world frame) where it is,
+    edit ``foot_pos``/``foot_quat`` (wxyz) as wanted, then :meth:`solve` moves the leg joints
+    (:data:`LEG_JOINTS`) in ``kin.data.qpos``; the root and every other joint stay."""
+
+    def __init__(self, kin: G1Kinematics):
+        self.kin = kin
+        m = kin.model
+        self.leg_joints = LEG_JOINTS
+        self.foot_ids = [m.body(f).id for f in FEET_BODIES]
+        self.qadr = [np.array([m.jnt_qposadr[m.joint(j).id] for j in leg]) for leg in LEG_JOINTS]
+        self.dadr = [np.array([m.jnt_dofadr[m.joint(j).id] for j in leg]) for leg in LEG_JOINTS]
+        self._jacp = np.zeros((3, m.nv))
+        self._jacr = np.zeros((3, m.nv))
+        self.foot_pos: list[np.ndarray] = []
+        self.foot_quat: list[np.ndarray] = []  # wxyz, MuJoCo order
+
+    def set_targets_from_current(self) -> None:
+        d = self.kin.data
+        self.foot_pos = [d.xpos[b].copy() for b in self.foot_ids]
+        self.foot_quat = [d.xquat[b].copy() for b in self.foot_ids]
+
+    def _error(self, leg: int) -> np.ndarray:
+        d = self.kin.data
+        b = self.foot_ids[leg]
+        dp = self.foot_pos[leg] - d.xpos[b]
+        dr_local = np.zeros(3)
+        mujoco.mju_subQuat(dr_local, self.foot_quat[leg], d.xquat[b])  # cur * exp(dr_local) = target
+        dr = d.xmat[b].reshape(3, 3) @ dr_local
+        return np.concatenate([dp, dr])
+
+    def solve(self, tol: float = 1e-10, max_iter: int = 50, damping: float = 1e-6) -> float:
+        """Move the leg joints in ``kin.data.qpos`` so both feet reach their targets; return the final error."""
+        m, d = self.kin.model, self.kin.data
+        err_norm = np.inf
+        for _ in range(max_iter):
+            mujoco.mj_kinematics(m, d)
+            mujoco.mj_comPos(m, d)  # the joint axes (cdof) mj_jacBody reads, for this pose
+            errs = [self._error(leg) for leg in range(2)]
+            err_norm = max(float(np.linalg.norm(e)) for e in errs)
+            if err_norm < tol:
+                break
+            for leg in range(2):
+                mujoco.mj_jacBody(m, d, self._jacp, self._jacr, self.foot_ids[leg])
+                J = np.vstack([self._jacp, self._jacr])[:, self.dadr[leg]]
+                dq = J.T @ np.linalg.solve(J @ J.T + damping * np.eye(6), errs[leg])
+                step = np.linalg.norm(dq)
+                if step > 0.2:  # trust region (rad)
+                    dq *= 0.2 / step
+                d.qpos[self.qadr[leg]] += dq
+        return err_norm

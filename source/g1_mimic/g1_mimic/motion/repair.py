@@ -15,6 +15,9 @@ importer (:mod:`g1_mimic.motion.importers`) calls them before resampling.
 * **Trim** (:func:`trim`): ``--trim-start S`` / ``--trim-end S`` cut seconds off either end.
 * **Foot skating** (:func:`check_foot_skating`): a foot within :data:`SKATE_CONTACT_HEIGHT` of the
   floor that slides faster than :data:`SKATE_SPEED` (warning only; trim the span or fix the retargeting).
+* **Feet resting at different heights** (the validator's "one-sided support"; every G1 Moves clip rests
+  its right foot ~1.7 cm above its left): ``--level-feet`` lowers the higher foot by the difference in
+  every frame, by leg IK (:func:`level_feet`), as if that leg were as long as the other.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import mujoco
 import numpy as np
 
 from g1_mimic.motion import quat as Q
 from g1_mimic.motion.format import MotionFormatError
-from g1_mimic.motion.validate import MIN_FRAMES, FrameRef, ValidationReport
+from g1_mimic.motion.validate import FOOT_REST_SPEED, MIN_FRAMES, FrameRef, ValidationReport, foot_heights
 
 #: Joint speed between consecutive frames (rad/s) above which a frame pair is a glitch.
 JOINT_GLITCH_SPEED = 30.0
@@ -42,6 +46,10 @@ GLITCH_MERGE_S = 0.25
 SKATE_CONTACT_HEIGHT = 0.01
 #: Horizontal speed (m/s) of a foot in contact above which it skates.
 SKATE_SPEED = 1.0
+#: Feet whose resting heights differ by less than this (m) are level (``--level-feet`` leaves them).
+LEVEL_FEET_TOLERANCE = 0.005
+#: A frame whose levelled foot misses its target by more than this (m or rad) is reported.
+LEVEL_FEET_IK_TOLERANCE = 1e-3
 
 
 @dataclass
@@ -267,3 +275,76 @@ def check_foot_skating(
                 f"(limit {SKATE_SPEED:g} m/s). The policy cannot reproduce it; fix the retargeting or "
                 "trim the span (--trim-start/--trim-end)."
             )
+
+
+def resting_heights(heights: np.ndarray, feet_xy: np.ndarray, fps: float) -> np.ndarray:
+    """How high each foot rests (m): the 25th percentile of its lowest point over the frames in which it
+    moves slower than :data:`~g1_mimic.motion.validate.FOOT_REST_SPEED` horizontally (all frames if never).
+
+    ``heights`` ``[T, F]`` lowest point of each foot (m, world z), ``feet_xy`` ``[T, F, 2]`` foot positions.
+    """
+    speed = np.linalg.norm(np.gradient(feet_xy, axis=0) * fps, axis=-1) if len(feet_xy) > 1 else np.zeros(heights.shape)
+    out = np.empty(heights.shape[1])
+    for f in range(heights.shape[1]):
+        rest = heights[speed[:, f] < FOOT_REST_SPEED, f]
+        out[f] = np.percentile(rest if rest.size else heights[:, f], 25)
+    return out
+
+
+def level_feet(traj: Trajectory, fps: float, kinematics, *, where: str, report: ValidationReport) -> tuple[Trajectory, dict | None]:
+    """Bring the foot that rests higher than the other down by the difference, in every frame.
+
+    A retargeting whose robot model differs from this one (foot geometry, leg length) can leave one foot
+    hovering whenever it stands (the validator's "one-sided support"; in the G1 Moves clips the right foot,
+    with its leg already straight); the simulated robot then cannot put it down where the reference does.
+    The root is lowered by the difference ``dz`` of the feet's :func:`resting_heights` (so the hovering foot,
+    its leg unchanged, comes down by ``dz``) and the other leg's six joints are solved by damped least
+    squares, from the clip's own angles, to keep its foot exactly where it was (the knee bends a little
+    more): as if the lower leg were ``dz`` shorter. Frames in which that foot cannot be kept (a leg folded
+    to its limit) are reported with the residual. Returns the new trajectory and what was done (None when
+    the feet already rest level).
+    """
+    from g1_mimic.motion.kinematics import LegIK
+    from g1_mimic.robots.g1_constants import FEET_BODIES
+
+    kin = kinematics
+    qpos = kin.qpos(traj.root_pos, traj.root_quat, traj.joint_pos)
+    bodies = kin.forward(qpos)
+    heights = foot_heights(bodies["body_pos_w"], bodies["body_quat_w"], kin.body_names, kinematics=kin)
+    feet_xy = bodies["body_pos_w"][:, kin.body_indices(FEET_BODIES), :2]
+    rest = resting_heights(heights, feet_xy, fps)
+    high = int(np.argmax(rest))
+    low = 1 - high
+    dz = float(rest[high] - rest[low])
+    if dz < LEVEL_FEET_TOLERANCE:
+        report.note(f"{where}: --level-feet: the feet rest level (within {LEVEL_FEET_TOLERANCE * 100:g} cm); nothing changed.")
+        return traj, None
+    ik = LegIK(kin)
+    d = kin.data
+    leg_cols = kin.joint_indices(ik.leg_joints[low])
+    joint_pos = traj.joint_pos.copy()
+    residual = np.zeros(traj.num_frames)
+    for i in range(traj.num_frames):
+        d.qpos[:] = qpos[i]
+        mujoco.mj_kinematics(kin.model, d)
+        ik.set_targets_from_current()  # both feet where the clip has them ...
+        ik.foot_pos[high][2] -= dz  # ... but the hovering one dz lower, where it goes with the root
+        d.qpos[2] -= dz
+        residual[i] = ik.solve(tol=1e-9, max_iter=30)
+        joint_pos[i, leg_cols] = d.qpos[ik.qadr[low]]
+    root_pos = traj.root_pos.copy()
+    root_pos[:, 2] -= dz
+    foot, other = FEET_BODIES[high], FEET_BODIES[low]
+    missed = np.nonzero(residual > LEVEL_FEET_IK_TOLERANCE)[0]
+    report.note(
+        f"{where}: --level-feet: '{foot}' rested {dz * 100:.1f} cm above '{other}' ({rest[high] * 100:+.1f} against "
+        f"{rest[low] * 100:+.1f} cm); lowered the root by {dz * 100:.1f} cm in every frame and bent the "
+        f"{other.split('_')[0]} leg to keep its foot in place (leg IK)."
+    )
+    if missed.size:
+        report.warn(
+            f"{where}: --level-feet: '{other}' could not be kept in place in {missed.size} frame(s) "
+            f"({FrameRef(traj.lines).describe(missed)}; the leg is out of reach, up to {residual.max() * 1000:.1f} mm off)."
+        )
+    out = Trajectory(root_pos, traj.root_quat.copy(), joint_pos, traj.lines)
+    return out, {"foot": foot, "lowered_m": dz, "frames_off": int(missed.size), "max_residual_m": float(residual.max())}

@@ -538,7 +538,8 @@ def check_feet(
                     f"{contact[f] * 100:.0f} % of the frames (median height {np.median(heights[:, f]) * 100:.1f} cm, lowest "
                     f"{heights[:, f].min() * 100:.1f} cm) while '{feet[1 - f]}' is in {contact[1 - f] * 100:.0f} %. "
                     "The simulated robot cannot stand like that while tracking the rest; a difference between the "
-                    "retargeting's robot model and this one (foot geometry, leg lengths) can cause it."
+                    "retargeting's robot model and this one (foot geometry, leg lengths) can cause it. --level-feet "
+                    "lowers that foot by the difference (leg IK)."
                 )
 
 

@@ -59,6 +59,7 @@ from g1_mimic.motion.repair import (
     check_foot_skating,
     check_joint_speed,
     find_bad_start,
+    level_feet,
     smooth_glitches,
     trim,
 )
@@ -265,6 +266,10 @@ def _process(
         n_out = num_resampled_frames(T, raw.fps, out_fps)
         check_frame_count(n_out, where=where, stage="after trimming")
         ref = FrameRef(traj.lines)
+    if opts.level_feet:
+        traj, levelled = level_feet(traj, raw.fps, kin, where=where, report=report)
+        if levelled is not None:
+            source["level_feet"] = levelled
     joint_pos, root_quat = traj.joint_pos, traj.root_quat
     clamped_before = joint_limit_violations(joint_pos, kin.joint_names, kin.joint_limits) if opts.clamp_limits else []
     joint_pos = check_joint_limits(

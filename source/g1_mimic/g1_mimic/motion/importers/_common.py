@@ -154,6 +154,8 @@ class ImportOptions:
             :func:`g1_mimic.motion.repair.find_bad_start`): ``None`` warn, ``"trim"`` drop those frames,
             ``"blend"`` drop them and prepend ``blend_s`` seconds from the standing pose.
         blend_s: duration (s) of the standing-pose transition of ``fix_start="blend"``.
+        level_feet: lower the foot that rests higher than the other by the difference, in every frame, by
+            leg IK (:func:`g1_mimic.motion.repair.level_feet`).
     """
 
     format: str | None = None
@@ -170,6 +172,7 @@ class ImportOptions:
     smooth_glitches: bool = False
     fix_start: str | None = None
     blend_s: float = 1.0
+    level_feet: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if v not in (None, False)}
