@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,30 @@ def test_checkpoint_with_a_pickled_payload_is_refused_before_it_runs(tmp_path):
         load_checkpoint(tmp_path / "junk.pt")
     with pytest.raises(UnsafeCheckpointError, match="it is a folder"):
         load_checkpoint(tmp_path)
+
+
+def test_the_saved_action_map_is_pinned_when_a_run_is_played_again(tmp_path):
+    """A run saved before the reference lead existed plays with one control step; a later run with its own lead."""
+    from g1_mimic.rl.checkpoint import CheckpointError, pinned_action_overrides, recorded_policy_overrides
+
+    def run(name: str, action_yaml: str) -> Path:
+        params = tmp_path / name / "params"
+        params.mkdir(parents=True)
+        (params / "env.yaml").write_text(
+            "decimation: 4\nactions:\n  joint_pos:\n" + action_yaml
+            + "    delay_range: !!python/tuple\n    - 0\n    - 0\nevents:\n  push_robot: null\n"
+        )
+        return tmp_path / name / "model_10.pt"
+
+    ref = "    class_type: g1_mimic.tasks.mimic.mdp.actions:ReferenceJointPositionAction\n    command_name: motion\n"
+    old = run("old", ref)
+    new = run("new", ref + "    lead_s: 0.08366197723675814\n")
+    plain = run("plain", "    class_type: g1_mimic.tasks.mimic.mdp.actions:RealisticJointPositionAction\n")
+    assert pinned_action_overrides(old) == ["env.actions.joint_pos.lead_s=null"]
+    assert pinned_action_overrides(new) == ["env.actions.joint_pos.lead_s=0.08366197723675814"]
+    assert pinned_action_overrides(plain) == [] and pinned_action_overrides(tmp_path / "none" / "model_1.pt") == []
+    (old.parent / "g1_mimic_run.json").write_text(json.dumps({"task": "X", "hydra_overrides": ["presets=ref_actions"]}))
+    assert recorded_policy_overrides(old) == ["presets=ref_actions", "env.actions.joint_pos.lead_s=null"]
+    (old.parent / "params" / "env.yaml").write_text("actions: [unclosed\n")
+    with pytest.raises(CheckpointError, match=r"env\.yaml: not readable as YAML"):
+        pinned_action_overrides(old)

@@ -128,7 +128,11 @@ def test_student_checkpoint_loads_as_the_tasks_policy(distilled):
     assert task_experiment(TASK) == "g1_mimic_cpu_distill"
     assert task_experiment("Isaac-G1-Mimic-CPU-Learn-v0") == "g1_mimic_cpu_learn"
 
-    assert recorded_policy_overrides(distilled["ckpt"]) == [distilled["motion"], "agent.actor.hidden_dims=[256,128,128]"]
+    # the run's overrides, then its action map as saved (the CPU preset's reference lead)
+    from g1_mimic.robots.g1_constants import PD_LAG_S
+
+    lead = f"env.actions.joint_pos.lead_s={0.02 + PD_LAG_S!r}"
+    assert recorded_policy_overrides(distilled["ckpt"]) == [distilled["motion"], lead, "agent.actor.hidden_dims=[256,128,128]"]
     with policy_session(TASK, str(distilled["ckpt"]), num_envs=8, device="cpu", play_mode=False) as s:
         with torch.inference_mode():
             actions = s.policy(distilled["probe"])

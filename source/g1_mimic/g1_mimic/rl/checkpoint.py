@@ -297,15 +297,51 @@ def recorded_overrides(checkpoint: str | os.PathLike) -> list[str]:
 DISTILL_AGENT = "rsl_rl_distill_cfg_entry_point"
 
 
+def pinned_action_overrides(checkpoint: str | os.PathLike) -> list[str]:
+    """Overrides that rebuild the checkpoint's action map as it was trained, from the env cfg Isaac Lab saved
+    with the run (``<run>/params/env.yaml``), for settings whose defaults have changed since.
+
+    Today: the reference lead of reference-offset actions (``lead_s``; a run saved before it existed led by one
+    control step, ``null``). Without it a policy trained with one lead would be played with another and its
+    PD targets would be off by ``(lead difference) x (reference joint speed)``. [] when the run has no
+    saved env cfg or no reference-offset action.
+    """
+    import yaml
+
+    path = Path(checkpoint).resolve().parent / "params" / "env.yaml"
+    if not path.is_file():
+        return []
+
+    class _Loader(yaml.SafeLoader):
+        """Reads Isaac Lab's dump (``!!python/tuple`` and the like become plain lists, or None)."""
+
+    _Loader.add_multi_constructor(
+        "tag:yaml.org,2002:python/", lambda loader, suffix, node: loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode) else None
+    )
+    try:
+        cfg = yaml.load(path.read_text(), Loader=_Loader)
+    except yaml.YAMLError as exc:
+        raise CheckpointError(f"{path}: not readable as YAML ({exc}); fix or delete it") from None
+    actions = cfg.get("actions") if isinstance(cfg, dict) else None
+    out = []
+    for name, term in (actions or {}).items():
+        if isinstance(term, dict) and str(term.get("class_type", "")).endswith(":ReferenceJointPositionAction"):
+            lead = term.get("lead_s")
+            out.append(f"env.actions.{name}.lead_s={'null' if lead is None else repr(float(lead))}")
+    return out
+
+
 def recorded_policy_overrides(checkpoint: str | os.PathLike) -> list[str]:
-    """The recorded overrides that apply to the checkpoint's policy run in a PPO runner (play, evaluate, export).
+    """The recorded overrides that apply to the checkpoint's policy run in a PPO runner (play, evaluate, export),
+    with :func:`pinned_action_overrides` after them.
 
     For a distillation run (``--agent rsl_rl_distill_cfg_entry_point``) the student's settings become the
     actor's (``agent.student.X`` -> ``agent.actor.X``) and the teacher's and algorithm's are dropped; a PPO
     run's overrides are returned as recorded.
     """
     record = read_run_record(checkpoint)
-    overrides = list(record.get("hydra_overrides", []))
+    overrides = merge_overrides(list(record.get("hydra_overrides", [])), pinned_action_overrides(checkpoint))
     argv = [str(a) for a in record.get("argv", [])]
     agent = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--agent"), None)
     agent = next((a.split("=", 1)[1] for a in argv if a.startswith("--agent=")), agent)
