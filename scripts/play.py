@@ -2,11 +2,15 @@
 
     python scripts/play.py --checkpoint logs/rsl_rl/g1_mimic/<run>/model_300.pt [--motion PATH]
         [--num_envs 1] [--steps 500] [--save_motion OUT.npz] [--video [--video_length N]] [--export_only] [--viz kit|newton]
+        [--real-time]
 
 Exports to ``<checkpoint folder>/exported/``. With ``--save_motion`` the robot's rollout of env 0 is
 written as a canonical motion file, so it can be rendered beside its reference
 (``scripts/motion.py render``). The play cfg is used: few envs, no randomisation or pushes,
-episodes from frame 0, reference markers on when a visualizer is open. ``--video`` records env 0
+episodes from frame 0, reference markers on when a visualizer is open. Headless, it plays one episode
+(or ``--steps``); with a visualizer (``--viz``) and no ``--steps``/``--save_motion``/``--video`` it plays
+until Ctrl-C, through Isaac Lab's own playback loop (``isaaclab_rl.entrypoints.common.run_playback``, as
+Isaac Lab's play entry point does). ``--real-time`` paces the steps to the control period. ``--video`` records env 0
 with its reference beside it into ``<checkpoint folder>/videos/play/model_<N>_0000.mp4`` (MuJoCo's
 offscreen renderer when Isaac Sim is absent; see :mod:`g1_mimic.tasks.mimic.video`).
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         "--video", action="store_true", help="record env 0 and its reference to <run>/videos/play/ (MuJoCo renderer without Isaac Sim)"
     )
     parser.add_argument("--video_length", type=positive(int), default=None, help="env steps per video (default: --steps)")
+    parser.add_argument(
+        "--real-time", dest="real_time", action="store_true", help="pace the steps to the control period (Isaac Lab's flag)"
+    )
     parser.add_argument("--headless", action="store_true", help="accepted for habit; headless is the default")
     args, overrides = parser.parse_known_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -88,20 +96,41 @@ def main(argv: list[str] | None = None) -> int:
         if args.export_only:
             return 0
         uenv = s.unwrapped
-        steps = args.steps or int(uenv.max_episode_length)
         robot = uenv.scene["robot"]
         frames: dict[str, list[np.ndarray]] = {"root_pos": [], "root_quat": [], "joint_pos": []}
         obs = s.env.get_observations()
-        with torch.inference_mode():
-            for _ in range(steps):
-                obs, _, dones, _ = s.env.step(s.policy(obs))
-                if args.save_motion:
-                    if bool(dones[0]) and frames["root_pos"]:
-                        break
-                    origin = uenv.scene.env_origins[0].cpu().numpy()
-                    frames["root_pos"].append(robot.data.root_pos_w.torch[0].cpu().numpy() - origin)
-                    frames["root_quat"].append(robot.data.root_quat_w.torch[0].cpu().numpy())
-                    frames["joint_pos"].append(robot.data.joint_pos.torch[0].cpu().numpy())
+        episode_over = False
+
+        def step() -> None:
+            nonlocal obs, episode_over
+            obs, _, dones, _ = s.env.step(s.policy(obs))
+            if args.save_motion and not episode_over:
+                if bool(dones[0]) and frames["root_pos"]:
+                    episode_over = True  # the rollout file holds env 0's first episode
+                    return
+                origin = uenv.scene.env_origins[0].cpu().numpy()
+                frames["root_pos"].append(robot.data.root_pos_w.torch[0].cpu().numpy() - origin)
+                frames["root_quat"].append(robot.data.root_quat_w.torch[0].cpu().numpy())
+                frames["joint_pos"].append(robot.data.joint_pos.torch[0].cpu().numpy())
+
+        start = time.perf_counter()
+        if args.viz and not (args.steps or args.save_motion or args.video):
+            from isaaclab_rl.entrypoints.common import run_playback
+
+            playback = argparse.Namespace(video=False, video_length=None, real_time=args.real_time)
+            run_playback(step, dt=uenv.step_dt, args_cli=playback, env_cfg=uenv.cfg)  # until Ctrl-C
+        else:
+            steps = args.steps or int(uenv.max_episode_length)
+            played = 0
+            with torch.inference_mode():
+                while played < steps and not episode_over:
+                    t0 = time.perf_counter()
+                    step()
+                    played += 1
+                    if args.real_time:
+                        time.sleep(max(0.0, uenv.step_dt - (time.perf_counter() - t0)))
+            wall = time.perf_counter() - start
+            print(f"[play] {played} steps ({played * uenv.step_dt:.2f} s of simulated time) in {wall:.2f} s", flush=True)
         if args.save_motion:
             from g1_mimic.motion.format import motion_from_root_and_joints
 

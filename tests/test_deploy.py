@@ -322,6 +322,8 @@ def test_deploy_yaml_follows_the_contract(default_run, ref_run):
         act = cfg["actions"][action_key]
         assert act["scale"] == pytest.approx(c["action"]["scale"]) and act["joint_names"] == c["joint_names"]
         assert (act["offset"] is None) == (action_key == "ReferenceJointPositionAction")
+        if action_key == "ReferenceJointPositionAction":  # presets=ref_actions leads by one control step
+            assert act["reference_lead_s"] == pytest.approx(c["control_dt"]) == pytest.approx(c["action"]["reference_lead_s"])
         obs = cfg["observations"]
         assert list(obs)[:3] == ["motion_command", "motion_anchor_pos_b", "motion_anchor_ori_b"]
         assert sum(len(v["scale"]) * v["history_length"] for v in obs.values()) == c["observation_dim"]

@@ -187,35 +187,18 @@ def test_every_shared_real_clip_converts_without_format(tmp_path):
         assert m.fps == 50.0 and 4.0 < m.duration < 33.0, f.name  # 60 Hz names read at 60 Hz (not 30: twice as long)
 
 
+def _learn_clips_cmd(table: Path, *args: str) -> list[str]:
+    """``learn_clips.py`` on the test clips: 3 s of training with 8 envs, 64x48 GIFs, rows into ``table``."""
+    return [sys.executable, str(REPO / "scripts" / "learn_clips.py"), str(DATA), *args, "--minutes", "0.05",
+            "--json", str(table), "--video_size", "64", "48", "--", "--num_envs", "8"]
+
+
 @pytest.mark.slow
 def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     """The smoke run of the per-clip table: a few seconds of training on a real clip, then the whole pipeline."""
     table = tmp_path / "table.json"
-    cmd = [
-        sys.executable,
-        str(REPO / "scripts" / "learn_clips.py"),
-        str(DATA),
-        "--clips",
-        "HandsUp",
-        "--minutes",
-        "0.05",
-        "--episodes",
-        "2",
-        "--select",
-        "2",
-        "--select_episodes",
-        "2",
-        "--json",
-        str(table),
-        "--markdown",
-        str(tmp_path / "table.md"),
-        "--video_size",
-        "64",
-        "48",
-        "--",
-        "--num_envs",
-        "8",
-    ]
+    cmd = _learn_clips_cmd(table, "--clips", "HandsUp", "--episodes", "2", "--select", "2", "--select_episodes", "2",
+                           "--markdown", str(tmp_path / "table.md"))
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
@@ -281,34 +264,8 @@ def test_trimming_a_canonical_npz_checks_its_stored_bodies_on_the_kept_frames(tm
 def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zero_shot(tmp_path):
     """--together: one run on the clips not held out, every clip evaluated and sim2simmed with it."""
     table = tmp_path / "multi.json"
-    cmd = [
-        sys.executable,
-        str(REPO / "scripts" / "learn_clips.py"),
-        str(DATA),
-        "--clips",
-        "HandsUp",
-        "asap_walk",
-        "--held_out",
-        "asap_walk",
-        "--together",
-        "--minutes",
-        "0.05",
-        "--episodes",
-        "1",
-        "--select",
-        "2",
-        "--select_episodes",
-        "1",
-        "--json",
-        str(table),
-        "--video_size",
-        "64",
-        "48",
-        "--stress",
-        "--",
-        "--num_envs",
-        "8",
-    ]
+    cmd = _learn_clips_cmd(table, "--clips", "HandsUp", "asap_walk", "--held_out", "asap_walk", "--together", "--episodes", "1",
+                           "--select", "2", "--select_episodes", "1", "--stress")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
@@ -369,3 +326,7 @@ def test_level_feet_brings_the_hovering_foot_down_and_keeps_the_other_in_place(t
     again, report2 = import_motion(tmp_path / "level.npz", ImportOptions(out_fps=None, level_feet=True))
     np.testing.assert_allclose(again.joint_pos, level.joint_pos, atol=1e-6)
     assert "level_feet" not in again.source and any("the feet rest level" in n for n in report2.notes)
+    # the command line: convert --level-feet writes the levelled clip and says what it did
+    code, _, err = _cli("convert", HANDSUP, tmp_path / "cli.npz", "--level-feet")
+    assert code == 0 and "--level-feet: 'right_ankle_roll_link' rested 1.7 cm above" in err
+    np.testing.assert_allclose(load_motion(tmp_path / "cli.npz").source["level_feet"]["lowered_m"], done["lowered_m"], atol=1e-6)

@@ -232,6 +232,28 @@ def test_video_without_isaac_sim_records_with_mujoco(trained_run, tmp_path):
     assert frames == 15  # 25 steps at 50 Hz rendered at 30 fps
 
 
+def test_play_saves_the_rollout_and_keeps_real_time(trained_run, tmp_path):
+    """``--save_motion`` writes env 0's rollout as a motion file; ``--real-time`` paces steps to the control period."""
+    import re
+
+    import numpy as np
+
+    from g1_mimic.motion.format import load_motion
+
+    work, trained = trained_run
+    out = tmp_path / "rollout.npz"
+    proc = _run([str(REPO / "scripts" / "play.py"), "--checkpoint", str(trained), "--steps", "30", "--save_motion", str(out),
+                 "--real-time"], cwd=work)
+    played, sim_s, wall_s = re.search(r"\[play\] (\d+) steps \(([\d.]+) s of simulated time\) in ([\d.]+) s", proc.stdout).groups()
+    assert 0 < int(played) <= 30 and float(sim_s) == pytest.approx(int(played) * 0.02, abs=0.01)
+    assert float(wall_s) >= 0.95 * float(sim_s), proc.stdout  # never faster than real time
+    motion = load_motion(out)
+    assert motion.num_frames in (int(played), int(played) - 1)  # the step that ends the episode is not recorded
+    assert motion.fps == pytest.approx(50.0)
+    z = motion.root_pos_w[:, 2]
+    assert 0.5 < z[0] < 1.0 and np.isfinite(motion.joint_pos).all()  # the robot's own pelvis, standing at the start
+
+
 def test_checkpoint_of_another_observation_size_is_refused_naming_the_sizes(trained_run):
     work, run = trained_run
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(run), "--num_envs", "2",
