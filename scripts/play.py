@@ -113,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
                 frames["root_quat"].append(robot.data.root_quat_w.torch[0].cpu().numpy())
                 frames["joint_pos"].append(robot.data.joint_pos.torch[0].cpu().numpy())
 
-        start = time.perf_counter()
         if args.viz and not (args.steps or args.save_motion or args.video):
             from isaaclab_rl.entrypoints.common import run_playback
 
@@ -122,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             steps = args.steps or int(uenv.max_episode_length)
             played = 0
+            start = time.perf_counter()
             with torch.inference_mode():
                 while played < steps and not episode_over:
                     t0 = time.perf_counter()

@@ -30,7 +30,7 @@ import numpy as np
 
 from g1_mimic.motion import quat as Q
 from g1_mimic.motion.format import MotionFormatError
-from g1_mimic.motion.validate import FOOT_REST_SPEED, MIN_FRAMES, FrameRef, ValidationReport, foot_heights
+from g1_mimic.motion.validate import MIN_FRAMES, FrameRef, ValidationReport, feet_at_rest, foot_heights
 
 #: Joint speed between consecutive frames (rad/s) above which a frame pair is a glitch.
 JOINT_GLITCH_SPEED = 30.0
@@ -278,15 +278,15 @@ def check_foot_skating(
 
 
 def resting_heights(heights: np.ndarray, feet_xy: np.ndarray, fps: float) -> np.ndarray:
-    """How high each foot rests (m): the 25th percentile of its lowest point over the frames in which it
-    moves slower than :data:`~g1_mimic.motion.validate.FOOT_REST_SPEED` horizontally (all frames if never).
+    """How high each foot rests (m): the 25th percentile of its lowest point over the frames in which it is
+    at rest (:func:`~g1_mimic.motion.validate.feet_at_rest`; all frames if never).
 
     ``heights`` ``[T, F]`` lowest point of each foot (m, world z), ``feet_xy`` ``[T, F, 2]`` foot positions.
     """
-    speed = np.linalg.norm(np.gradient(feet_xy, axis=0) * fps, axis=-1) if len(feet_xy) > 1 else np.zeros(heights.shape)
+    at_rest = feet_at_rest(feet_xy, fps)
     out = np.empty(heights.shape[1])
     for f in range(heights.shape[1]):
-        rest = heights[speed[:, f] < FOOT_REST_SPEED, f]
+        rest = heights[at_rest[:, f], f]
         out[f] = np.percentile(rest if rest.size else heights[:, f], 25)
     return out
 

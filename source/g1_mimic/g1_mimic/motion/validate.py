@@ -80,6 +80,7 @@ __all__ = [
     "FOOT_CONTACT_HEIGHT",
     "FOOT_FLOAT_TOL",
     "FOOT_PENETRATION_TOL",
+    "FOOT_REST_SPEED",
     "FPS_MAX",
     "FPS_MIN",
     "JOINT_LIMIT_TOL",
@@ -104,10 +105,12 @@ __all__ = [
     "check_root_height",
     "check_root_speed",
     "describe_frames",
+    "feet_at_rest",
     "fix_quaternion_flips",
     "foot_heights",
     "inspect_motion",
     "joint_limit_violations",
+    "longest_stride",
     "normalize_quaternions",
 ]
 
@@ -632,21 +635,31 @@ def inspect_motion(motion: Motion, kinematics=None) -> dict[str, Any]:
     return stats
 
 
-#: A foot moving slower than this horizontally (m/s) is at rest (for :func:`longest_stride`).
+#: A foot moving slower than this horizontally (m/s) is at rest (:func:`feet_at_rest`).
 FOOT_REST_SPEED = 0.25
+
+
+def feet_at_rest(feet_xy: np.ndarray, fps: float) -> np.ndarray:
+    """``[T, F]``: whether each foot moves slower than :data:`FOOT_REST_SPEED` horizontally in each frame.
+
+    ``feet_xy`` ``[T, F, 2]`` horizontal foot positions (m, world); speeds by central differences.
+    """
+    if len(feet_xy) < 2:
+        return np.ones(feet_xy.shape[:2], dtype=bool)
+    return np.linalg.norm(np.gradient(feet_xy, axis=0) * fps, axis=-1) < FOOT_REST_SPEED
 
 
 def longest_stride(feet_xy: np.ndarray, fps: float, names: Sequence[str]) -> dict[str, Any] | None:
     """The longest stride of a clip: the horizontal distance (m) one foot travels from where it rests to where
-    it rests next (a foot rests while it moves slower than :data:`FOOT_REST_SPEED`).
+    it rests next (:func:`feet_at_rest`).
 
     ``feet_xy``: ``[T, F, 2]`` horizontal foot positions (m, world). Returns ``{"length_m", "foot",
     "from_s", "to_s"}`` (the lift-off and landing times, s) or None when no foot moves between two rests.
     """
-    vel = np.gradient(feet_xy, axis=0) * fps
+    at_rest = feet_at_rest(feet_xy, fps)
     best: dict[str, Any] | None = None
     for k, name in enumerate(names):
-        rest = np.linalg.norm(vel[:, k], axis=-1) < FOOT_REST_SPEED
+        rest = at_rest[:, k]
         last = None  # the frame the foot last rested at
         for i in range(len(rest)):
             if not rest[i]:
