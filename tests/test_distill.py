@@ -31,7 +31,7 @@ def _expert(obs, seed: int, path: Path, offset: float) -> Path:
 
 @pytest.fixture(scope="module")
 def distilled(tmp_path_factory):
-    """Two random experts on two clips, 16 DAgger iterations of 8 envs; yields what the tests check."""
+    """Two random experts on two clips, 40 DAgger iterations of 8 envs; yields what the tests check."""
     from isaaclab.app import launch_simulation
     from isaaclab_rl.rsl_rl import (
         RslRlVecEnvWrapper,
@@ -76,7 +76,7 @@ def distilled(tmp_path_factory):
             out["experts_differ"] = float((each[0] - each[1]).abs().max())
             losses = []
             alg.train_mode()
-            for _ in range(16):
+            for _ in range(40):
                 with torch.inference_mode():
                     for _ in range(agent_cfg.num_steps_per_env):
                         obs, rew, dones, extras = wrapped.step(alg.act(obs))
@@ -114,10 +114,10 @@ def test_dagger_loss_decreases_on_two_clips(distilled):
     losses = distilled["losses"]
     assert losses[0] > 1e-3, losses
     # per-iteration losses jump with the states the student's own actions bring (measured 2026-12-06, the CPU
-    # preset with the reference lead: 0.0077, 0.0062, then 0.0016-0.0072 over the last 14, mean 0.0049 over the
-    # last 8): the later half must sit clearly below the start
-    first, last = sum(losses[:2]) / 2, sum(losses[-8:]) / 8
-    assert last < 0.8 * first, [round(v, 5) for v in losses]
+    # preset with the reference lead: 0.0077, 0.0062, then 0.0008-0.0072; the last four 0.0019-0.0043, 0.39x
+    # the first two); 16 iterations were enough before the lead, not after (the last four at 0.71x)
+    first, last = sum(losses[:2]) / 2, sum(losses[-4:]) / 4
+    assert last < 0.6 * first, [round(v, 5) for v in losses]
     assert distilled["clips_seen"] == [0.0, 1.0]
 
 
