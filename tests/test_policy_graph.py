@@ -3,7 +3,8 @@
 An untrained policy (random weights, so the actions are not trivially zero) drives the env; at every
 control step the robot state, the clip time and the env's action are recorded, then the exported
 ONNX graph, run in onnxruntime on those measurements alone, must give the same action and PD
-targets. Two envs: the default task, and reference-offset actions (led by the servo lag) with future frames and history.
+targets. Three envs: the default task; reference-offset actions (led by the servo lag) with future frames and history;
+no state estimation with the action filter.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ HISTORY_OVERRIDES = [
     "env.observations.policy.joint_pos.history_length=3",
     "env.observations.policy.actions.history_length=2",
     "env.actions.joint_pos.lead_s=0.0837",  # the reference's velocity fed forward (not one control step)
+]
+#: ``--variant no_state_estimation`` (no anchor position, no base linear velocity in the actor) with the low-pass action
+#: filter of ``--variant actuation`` (its delay and noise are training randomisation, not part of the policy)
+ESTIMATION_FREE_OVERRIDES = [
+    "env.observations.policy.motion_anchor_pos_b=null",
+    "env.observations.policy.base_lin_vel=null",
+    "env.actions.joint_pos.filter_alpha=0.8",
 ]
 TOL = 1e-5
 pytestmark = pytest.mark.slow
@@ -80,6 +88,11 @@ def default_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def history_run(tmp_path_factory):
     return _record(HISTORY_OVERRIDES, tmp_path_factory.mktemp("graph_history"), steps=6)
+
+
+@pytest.fixture(scope="module")
+def estimation_free_run(tmp_path_factory):
+    return _record(ESTIMATION_FREE_OVERRIDES, tmp_path_factory.mktemp("graph_estimation_free"), steps=6)
 
 
 def _replay(run: dict, env_id: int) -> None:
@@ -150,6 +163,14 @@ def test_graph_gives_the_env_actions_with_history_future_frames_and_reference_of
         {"name": "history_actions", "shape": [1, 2, 29], "dtype": "float32"},
     ]
     _replay(history_run, env_id)
+
+
+@pytest.mark.parametrize("env_id", [0, 1])
+def test_graph_gives_the_env_actions_without_state_estimation_and_with_an_action_filter(estimation_free_run, env_id):
+    c = estimation_free_run["contract"]
+    assert "filter_state" in [i["name"] for i in c["policy_graph"]["inputs"]]
+    assert c["observation_dim"] == 160 - 3 - 3  # no anchor position, no base linear velocity
+    _replay(estimation_free_run, env_id)
 
 
 def test_graph_refuses_a_term_it_cannot_compute(default_run):

@@ -19,7 +19,8 @@ reference clips and the actor:
 
 Inputs (batch 1; the robot state in the robot's world frame, quaternions xyzw): ``time_s [1, 1]``
 (s from the clip start), ``clip_index [1]`` (int64), ``joint_pos`` / ``joint_vel [1, 29]`` (rad,
-rad/s, SDK order), ``root_quat_w [1, 4]``, ``root_lin_vel_w [1, 3]`` (root link origin, m/s),
+rad/s, SDK order), ``root_quat_w [1, 4]``, ``root_lin_vel_w [1, 3]`` (root link origin, m/s; only when the
+actor observes the base's linear velocity: a robot without state estimation is not asked for it),
 ``root_ang_vel_w [1, 3]`` (rad/s, world), ``anchor_pos_w [1, 3]`` (m), ``anchor_quat_w [1, 4]``,
 ``last_action [1, J]`` (the previous ``action`` output, zeros after a reset), ``align_quat_w [1, 4]``,
 ``align_pos_w [1, 3]``; with observation history ``reset [1, 1]`` (1 at an episode's first step:
@@ -182,7 +183,7 @@ class PolicyGraph(torch.nn.Module):
     @property
     def input_names(self) -> list[str]:
         """The graph's inputs, in order."""
-        names = ["time_s", "clip_index"] + [n for n, _ in _STATE_INPUTS[1:]] + ["last_action", "align_quat_w", "align_pos_w"]
+        names = ["time_s", "clip_index"] + self._state_inputs() + ["last_action", "align_quat_w", "align_pos_w"]
         if self.history_terms:
             names += ["reset"] + [f"history_{n}" for n in self.history_terms]
         if self.filter_alpha < 1.0:
@@ -198,6 +199,11 @@ class PolicyGraph(torch.nn.Module):
             names.append("filter_state_out")
         return names
 
+    def _state_inputs(self) -> list[str]:
+        """The robot-state inputs after ``time_s`` that the graph uses (ONNX export drops unused ones)."""
+        uses_lin_vel = any(p["kind"] == "root_lin_vel_b" for p in self.terms)
+        return [n for n, _ in _STATE_INPUTS[1:] if n != "root_lin_vel_w" or uses_lin_vel]
+
     def history_shape(self, name: str) -> tuple[int, int, int]:
         """``[1, H, dim]`` of the history state of term ``name``."""
         plan = next(p for p in self.terms if p["name"] == name)
@@ -209,7 +215,7 @@ class PolicyGraph(torch.nn.Module):
         x = {n: torch.zeros(shape) for n, shape in _STATE_INPUTS}
         x["root_quat_w"] = ident.clone()
         x["anchor_quat_w"] = ident.clone()
-        out = [x["time_s"], torch.zeros(1, dtype=torch.long)] + [x[n] for n, _ in _STATE_INPUTS[1:]]
+        out = [x["time_s"], torch.zeros(1, dtype=torch.long)] + [x[n] for n in self._state_inputs()]
         out += [torch.zeros(1, self.num_actions), ident.clone(), torch.zeros(1, 3)]
         if self.history_terms:
             out += [torch.ones(1, 1)] + [torch.zeros(self.history_shape(n)) for n in self.history_terms]
@@ -345,4 +351,11 @@ def export_policy_graph(graph: PolicyGraph, path: str | os.PathLike) -> Path:
             output_names=graph.output_names,
             dynamo=False,
         )
+    import onnx
+
+    kept = [i.name for i in onnx.load(str(path), load_external_data=False).graph.input]
+    if kept != graph.input_names:
+        # the exporter drops inputs the traced graph does not use; the contract must list exactly the file's
+        dropped = [n for n in graph.input_names if n not in kept]
+        raise RuntimeError(f"{path}: the ONNX export dropped the unused graph inputs {dropped}; PolicyGraph.input_names must leave them out")
     return path
