@@ -22,7 +22,7 @@ physics step
    the env's contacts are staged for :meth:`update_contacts` (:mod:`.contacts`). By default the
    threads are C threads (:mod:`.native`: one ctypes call per physics step, no interpreter between
    envs); without a C compiler, Python threads make the same calls (``mj_step`` releases the GIL,
-   the Python per env around it does not: 12-27 % less task throughput at 64-256 envs on 2 cores);
+   the Python per env around it does not: less task throughput, ``docs/performance.md`` section 1);
 3. scatters the outputs back into ``mjw_data`` (float32), where Newton's ``_update_newton_state``
    converts them to ``State.joint_q/joint_qd`` and runs forward kinematics, as for MuJoCo-Warp.
 
