@@ -38,8 +38,6 @@ def _snapshot(env, contract: dict[str, Any]) -> list[dict[str, Any]]:
     anchor = robot.body_names.index(contract["robot"]["anchor_body"])
     ee = contract["terminations"]["ee_body_pos"]["body_names"]
     ee_ids = [robot.body_names.index(b) for b in ee]
-    ee_cmd = [cmd.body_names.index(b) for b in ee]
-    rel_pos, _ = cmd.relative_body_pose_w()
     current = om.compute_group("policy")  # no history update: the newest frames
     dims = [int(np.prod(x)) for x in om.group_obs_term_dim["policy"]]
     names = list(om.active_terms["policy"])
@@ -61,6 +59,7 @@ def _snapshot(env, contract: dict[str, Any]) -> list[dict[str, Any]]:
                     "joint_vel": d.joint_vel.torch[i].numpy().copy(),
                     "anchor_pos_w": d.body_link_pos_w.torch[i, anchor].numpy() - o,
                     "anchor_quat_w": d.body_link_quat_w.torch[i, anchor].numpy().copy(),
+                    "body_pos_w": {b: d.body_link_pos_w.torch[i, j].numpy() - o for b, j in zip(ee, ee_ids, strict=True)},
                 },
                 "robot_joint_names": list(robot.joint_names),
                 "t": float(cmd.time_s[i]),
@@ -68,8 +67,6 @@ def _snapshot(env, contract: dict[str, Any]) -> list[dict[str, Any]]:
                 "last_action": env.action_manager.action[i].numpy().astype(np.float64),
                 "obs": env.obs_buf["policy"][i].numpy().copy(),
                 "terms": terms,
-                "ee_robot": d.body_link_pos_w.torch[i, ee_ids].numpy() - o,
-                "ee_reanchored": rel_pos[i, ee_cmd].numpy() - o,
             }
         )
     return out
@@ -213,6 +210,8 @@ def test_anchor_kinematics_match_env(default_run):
             pos, quat = fk.anchor_pose(st["root_pos_w"], st["root_quat_w"], st["joint_pos"], snap["robot_joint_names"])
             assert np.max(np.abs(pos - st["anchor_pos_w"])) < 1e-4
             assert abs(abs(float(np.dot(quat, st["anchor_quat_w"]))) - 1.0) < 1e-6
+            ee = fk.body_pos_w(st["root_pos_w"], st["root_quat_w"], st["joint_pos"], snap["robot_joint_names"], list(st["body_pos_w"]))
+            assert all(np.max(np.abs(ee[b] - p)) < 1e-4 for b, p in st["body_pos_w"].items())
 
 
 def test_onnx_policy_matches_torchscript(default_run):

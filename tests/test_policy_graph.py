@@ -2,8 +2,8 @@
 
 An untrained policy (random weights, so the actions are not trivially zero) drives the env; at every
 control step the robot state, the clip time and the env's action are recorded, then the exported
-ONNX graph, run in onnxruntime on those measurements alone, must give the same action and PD
-targets. Three envs: the default task; reference-offset actions (led by the servo lag) with future frames and history;
+ONNX graph, run in onnxruntime on those measurements alone, must give the same action, PD
+targets and failure quantities. Three envs: the default task; reference-offset actions (led by the servo lag) with future frames and history;
 no state estimation with the action filter.
 """
 
@@ -38,6 +38,7 @@ def _record(overrides: list[str], out_dir, steps: int) -> dict:
     from g1_mimic.rl.export import export_policy
     from g1_mimic.rl.session import policy_session
     from g1_mimic.robots.g1_constants import END_EFFECTOR_BODIES, SDK_JOINT_NAMES
+    from g1_mimic.tasks.mimic.mdp.terminations import anchor_gravity_error, anchor_height_error, body_height_error
 
     def random_start(cfg):
         cfg.commands.motion.start_at_zero = False
@@ -51,6 +52,7 @@ def _record(overrides: list[str], out_dir, steps: int) -> dict:
         term = env.action_manager.get_term(env.action_manager.active_terms[0])
         to_sdk = [robot.joint_names.index(j) for j in SDK_JOINT_NAMES]
         anchor = robot.body_names.index(cmd.anchor_name)
+        ee_robot = [robot.body_names.index(b) for b in END_EFFECTOR_BODIES]
         torch.manual_seed(0)
         obs, _ = env.reset()
         records = []
@@ -73,6 +75,11 @@ def _record(overrides: list[str], out_dir, steps: int) -> dict:
                     "reset": ((env.episode_length_buf == 0) | (k == 0)).float().reshape(-1, 1),
                     "env_action": action.clone(),
                     "env_reanchored_ee": cmd.relative_body_pose_w()[0][:, ee] - o.unsqueeze(1),
+                    "ee_body_pos_w": d.body_link_pos_w.torch[:, ee_robot] - o.unsqueeze(1),
+                    # what the env's termination terms compare with their thresholds
+                    "env_anchor_height_error": anchor_height_error(cmd.anchor_pos_w, cmd.robot_anchor_pos_w),
+                    "env_anchor_gravity_error": anchor_gravity_error(cmd.anchor_quat_w, cmd.robot_anchor_quat_w),
+                    "env_ee_height_error": body_height_error(cmd.relative_body_pose_w()[0][:, ee], cmd.robot_body_pos_w[:, ee]),
                 }
                 obs, *_ = env.step(action)
                 snap["env_targets"] = term.processed_actions.clone()
@@ -115,13 +122,14 @@ def _replay(run: dict, env_id: int) -> None:
             root_pos_w=np.zeros(3), root_quat_w=r["root_quat_w"], root_lin_vel_w=r["root_lin_vel_w"],
             root_ang_vel_w=r["root_ang_vel_w"], joint_pos=r["joint_pos"], joint_vel=r["joint_vel"],
             anchor_pos_w=r["anchor_pos_w"], anchor_quat_w=r["anchor_quat_w"], joint_names=SDK_JOINT_NAMES,
+            body_pos_w=dict(zip(END_EFFECTOR_BODIES, r["ee_body_pos_w"], strict=True)),
         )
         # joints in another order (as a robot stack may hold them): mapped by name, the same outputs
         shuffled = RobotState(
             root_pos_w=np.zeros(3), root_quat_w=r["root_quat_w"], root_lin_vel_w=r["root_lin_vel_w"],
             root_ang_vel_w=r["root_ang_vel_w"], joint_pos=r["joint_pos"][perm], joint_vel=r["joint_vel"][perm],
             anchor_pos_w=r["anchor_pos_w"], anchor_quat_w=r["anchor_quat_w"],
-            joint_names=tuple(SDK_JOINT_NAMES[j] for j in perm),
+            joint_names=tuple(SDK_JOINT_NAMES[j] for j in perm), body_pos_w=state.body_pos_w,
         )
         t = float(r["time_s"][0])
         assert np.array_equal(rt.reference_at(t, shuffled).action, rt.reference_at(t, state).action)
@@ -132,6 +140,9 @@ def _replay(run: dict, env_id: int) -> None:
         assert err <= TOL, f"step {k} env {env_id}: the graph's action differs from the env's by {err:.3g}"
         err = np.abs(out.joint_pos_target_sdk - r["env_targets"][env_to_sdk_targets]).max()
         assert err <= TOL, f"step {k} env {env_id}: the graph's PD targets differ from the env's by {err:.3g}"
+        for name in ("anchor_height_error", "anchor_gravity_error", "ee_height_error"):
+            err = np.abs(getattr(out, name) - r[f"env_{name}"]).max()
+            assert err <= TOL, f"step {k} env {env_id}: the graph's {name} differs from the env's by {err:.3g}"
 
 
 def test_graph_schema_is_in_the_contract(default_run):
@@ -196,17 +207,20 @@ def test_graph_runtime_refuses_an_unknown_clip_and_a_plain_policy(default_run):
         GraphRuntime(default_run["paths"]["policy.onnx"])
 
 
-def _on_reference(rt, out, anchor_pos=None, anchor_quat=None):
-    """A robot state standing on the reference of ``out`` (anchor pose replaceable)."""
+def _on_reference(rt, out, anchor_pos=None, anchor_quat=None, bodies=None):
+    """A robot state standing on the reference of ``out`` (anchor pose and end-effector positions replaceable)."""
     from g1_mimic.deploy import RobotState
 
     a, r = rt.body_names.index(rt.anchor_body), rt.body_names.index("pelvis")
+    if bodies is None:
+        bodies = {b: out.reference_body_pos_w[rt.body_names.index(b)] for b in rt.ee_bodies}
     return RobotState(
         root_pos_w=out.reference_body_pos_w[r], root_quat_w=out.reference_body_quat_w[r],
         root_lin_vel_w=out.reference_body_lin_vel_w[r], root_ang_vel_w=out.reference_body_ang_vel_w[r],
         joint_pos=np.zeros(29), joint_vel=np.zeros(29),
         anchor_pos_w=out.reference_body_pos_w[a] if anchor_pos is None else anchor_pos,
         anchor_quat_w=out.reference_body_quat_w[a] if anchor_quat is None else anchor_quat,
+        body_pos_w=bodies,
     )
 
 
@@ -231,9 +245,13 @@ def test_alignment_is_a_rigid_yaw_and_translation(default_run):
 
 def _zero_state():
     from g1_mimic.deploy import RobotState
+    from g1_mimic.robots.g1_constants import END_EFFECTOR_BODIES
 
     ident = np.array([0.0, 0.0, 0.0, 1.0])
-    return RobotState(np.zeros(3), ident, np.zeros(3), np.zeros(3), np.zeros(29), np.zeros(29), np.zeros(3), ident)
+    return RobotState(
+        np.zeros(3), ident, np.zeros(3), np.zeros(3), np.zeros(29), np.zeros(29), np.zeros(3), ident,
+        body_pos_w=dict.fromkeys(END_EFFECTOR_BODIES, np.zeros(3)),
+    )
 
 
 def test_failure_checks_fire_at_their_thresholds(default_run):
@@ -249,8 +267,8 @@ def test_failure_checks_fire_at_their_thresholds(default_run):
     anchor_pos, anchor_quat = ref.reference_body_pos_w[a], ref.reference_body_quat_w[a]
 
     def check(pos, quat, bodies):
-        out = rt.reference_at(2.0, _on_reference(rt, ref, pos, quat))  # re-anchored to this robot anchor
-        return rt.failures(out, pos, quat, bodies)
+        out = rt.reference_at(2.0, _on_reference(rt, ref, pos, quat, bodies))  # re-anchored to this robot anchor
+        return rt.failures(out)
 
     bodies = {b: ref.reference_body_pos_w[rt.body_names.index(b)].copy() for b in rt.ee_bodies}
     assert check(anchor_pos, anchor_quat, bodies) == []
@@ -277,5 +295,19 @@ def test_failure_checks_fire_at_their_thresholds(default_run):
     raised["left_wrist_yaw_link"] = bodies["left_wrist_yaw_link"] + [0.0, 0.0, 0.3]
     assert check(anchor_pos, anchor_quat, raised) == ["ee_body_pos"]
     bad = dict(bodies)
-    bad["right_ankle_roll_link"] = np.array([np.nan, 0.0, 0.0])
+    bad["right_ankle_roll_link"] = np.array([0.0, 0.0, np.nan])  # a broken height measurement
     assert check(anchor_pos, anchor_quat, bad) == ["nonfinite_state"]
+
+
+def test_failure_check_needs_the_end_effectors_it_measures(default_run):
+    """A state without the end effectors the policy's failure check measures is refused by name (not checked as zeros)."""
+    from dataclasses import replace
+
+    from g1_mimic.deploy import GraphRuntime
+
+    rt = GraphRuntime(default_run["paths"]["policy_graph.onnx"])
+    state = _zero_state()
+    with pytest.raises(ValueError, match="right_wrist_yaw_link"):
+        rt.step(replace(state, body_pos_w={b: v for b, v in state.body_pos_w.items() if b != "right_wrist_yaw_link"}), 0.0)
+    with pytest.raises(ValueError, match="lacks"):
+        rt.step(replace(state, body_pos_w=None), 0.0)

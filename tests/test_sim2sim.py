@@ -205,4 +205,9 @@ def _state_of(qpos):
 
     q = np.asarray(qpos)
     quat = np.concatenate([q[4:7], q[3:4]])
-    return RobotState(q[:3], quat, np.zeros(3), np.zeros(3), np.zeros(29), np.zeros(29), q[:3], quat)
+    from g1_mimic.robots.g1_constants import END_EFFECTOR_BODIES
+
+    return RobotState(
+        q[:3], quat, np.zeros(3), np.zeros(3), np.zeros(29), np.zeros(29), q[:3], quat,
+        body_pos_w=dict.fromkeys(END_EFFECTOR_BODIES, np.zeros(3)),
+    )

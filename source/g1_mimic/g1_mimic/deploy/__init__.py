@@ -6,7 +6,7 @@ once, in the exported graph (:mod:`g1_mimic.rl.policy_graph`); this package feed
 
 * :mod:`~g1_mimic.deploy.contract`: the deploy contract (schema, validation, checks against the ONNX files);
 * :mod:`~g1_mimic.deploy.graph_runtime`: :class:`GraphRuntime` (robot state -> PD targets from
-  ``policy_graph.onnx``; failure checks on the reference it returns);
+  ``policy_graph.onnx``; failure checks on the quantities it returns);
 * :mod:`~g1_mimic.deploy.state`: :class:`RobotState` and anchor forward kinematics;
 * :mod:`~g1_mimic.deploy.mujoco_sim` / :mod:`~g1_mimic.deploy.sim2sim`: the G1 in MuJoCo C and the sim2sim evaluation;
 * :mod:`~g1_mimic.deploy.deploy_yaml`: unitree_rl_lab-style ``deploy.yaml``.

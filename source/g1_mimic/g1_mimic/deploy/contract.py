@@ -117,6 +117,28 @@ TERM_KINDS: dict[str, dict[str, str]] = {
     },
 }
 #: Kind written by the exporter for a term it cannot describe (the runtime refuses such contracts).
+#: BeyondMimic's failure conditions on the G1 (the default task's), in the contract's layout: what the
+#: policy graph checks when the policy's env had none of them (``deepmimic`` variant).
+BEYONDMIMIC_TERMINATIONS: dict[str, Any] = {
+    "anchor_pos": {"threshold": 0.25},
+    "anchor_ori": {"threshold": 0.8},
+    "ee_body_pos": {
+        "threshold": 0.25,
+        "body_names": ["left_ankle_roll_link", "right_ankle_roll_link", "left_wrist_yaw_link", "right_wrist_yaw_link"],
+    },
+}
+
+
+def failure_conditions(contract: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+    """The failure conditions a deployed policy is checked with, and whence they come: the contract's
+    ``terminations`` that are BeyondMimic's kinds (``anchor_pos``, ``anchor_ori``, ``ee_body_pos``), or
+    :data:`BEYONDMIMIC_TERMINATIONS` when the policy's env had none of them."""
+    terms = contract.get("terminations") or {}
+    if any(k in terms for k in BEYONDMIMIC_TERMINATIONS):
+        return {k: terms[k] for k in BEYONDMIMIC_TERMINATIONS if k in terms}, "contract (the policy's env)"
+    return dict(BEYONDMIMIC_TERMINATIONS), "BeyondMimic defaults (the policy's env had none of these conditions)"
+
+
 UNSUPPORTED_KIND = "unsupported"
 
 _REQUIRED_TOP = (

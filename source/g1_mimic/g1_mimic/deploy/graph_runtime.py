@@ -13,8 +13,8 @@ state outputs (observation history, action filter) from one step to the next::
         send_pd(out.joint_pos_target_sdk, rt.stiffness_sdk, rt.damping_sdk)
         t += rt.control_dt
 
-:meth:`GraphRuntime.failures` compares the robot with the reference the graph returned, with the
-env's failure thresholds (the contract's ``terminations``): use it to stop a sim2sim episode, or as a
+:meth:`GraphRuntime.failures` compares the failure quantities the graph returns (the env's own
+termination functions, traced) with the env's thresholds (the contract's ``terminations``): use it to stop a sim2sim episode, or as a
 safety monitor on the robot (a real robot should be stopped well before these trip).
 """
 
@@ -24,26 +24,21 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from .contract import ContractError, check_format, contract_from_metadata, onnx_session, validate_contract
+from .contract import (
+    BEYONDMIMIC_TERMINATIONS,
+    ContractError,
+    check_format,
+    contract_from_metadata,
+    failure_conditions,
+    onnx_session,
+    validate_contract,
+)
 from .state import RobotState
 
 __all__ = ["BEYONDMIMIC_TERMINATIONS", "GraphRuntime", "GraphStepOutput"]
-
-#: BeyondMimic's failure conditions on the G1 (the default task's), in the contract's layout: what
-#: :meth:`GraphRuntime.failures` uses when the policy's env had none of them (``deepmimic`` variant).
-BEYONDMIMIC_TERMINATIONS: dict[str, Any] = {
-    "anchor_pos": {"threshold": 0.25},
-    "anchor_ori": {"threshold": 0.8},
-    "ee_body_pos": {
-        "threshold": 0.25,
-        "body_names": ["left_ankle_roll_link", "right_ankle_roll_link", "left_wrist_yaw_link", "right_wrist_yaw_link"],
-    },
-}
-
 
 @dataclass
 class GraphStepOutput:
@@ -59,6 +54,10 @@ class GraphStepOutput:
             :attr:`GraphRuntime.reference_joint_names` order.
         reference_reanchored_body_pos_w: ``[B, 3]`` the reference bodies moved to the robot anchor's xy
             and yaw (the end-effector failure condition compares heights with these).
+        anchor_height_error: ``[]`` the anchor's height off the reference's (m).
+        anchor_gravity_error: ``[]`` the z component of gravity in the anchor frame, off the reference's.
+        ee_height_error: ``[E]`` each of :attr:`GraphRuntime.ee_bodies` off its re-anchored reference height
+            (m; empty when the policy's failure conditions check no end effector).
     """
 
     action: np.ndarray
@@ -70,6 +69,9 @@ class GraphStepOutput:
     reference_joint_pos: np.ndarray
     reference_joint_vel: np.ndarray
     reference_reanchored_body_pos_w: np.ndarray
+    anchor_height_error: np.ndarray
+    anchor_gravity_error: np.ndarray
+    ee_height_error: np.ndarray
 
 
 class GraphRuntime:
@@ -125,18 +127,11 @@ class GraphRuntime:
         self.damping_sdk = np.zeros(len(self.sdk_joint_names))
         self.stiffness_sdk[self.policy_to_sdk] = joints["stiffness"]
         self.damping_sdk[self.policy_to_sdk] = joints["damping"]
-        terms = contract["terminations"]
-        if any(k in terms for k in BEYONDMIMIC_TERMINATIONS):
-            self.terminations = {k: terms[k] for k in BEYONDMIMIC_TERMINATIONS if k in terms}
-            self.failure_source = "contract (the policy's env)"
-        else:
-            self.terminations = BEYONDMIMIC_TERMINATIONS
-            self.failure_source = "BeyondMimic defaults (the policy's env had none of these conditions)"
+        self.terminations, self.failure_source = failure_conditions(contract)
         self.anchor_body: str = contract["robot"]["anchor_body"]
         self.ee_bodies: list[str] = list(self.terminations.get("ee_body_pos", {}).get("body_names", []))
-        absent = [b for b in [self.anchor_body, *self.ee_bodies] if b not in self.body_names]
-        if absent:
-            raise ContractError("policy_graph.body_names", f"the graph's reference has no bodies {absent} (failure checks)")
+        if "anchor_height_error" not in self.output_names:
+            raise ContractError("policy_graph.outputs", f"{path} has no failure outputs (exported before they existed); re-export with scripts/play.py --export_only")
         self.align(0.0, (0.0, 0.0, 0.0))
         self.reset()
 
@@ -173,6 +168,16 @@ class GraphRuntime:
         idx = [list(names).index(n) for n in self.sdk_joint_names]
         return np.asarray(values, dtype=np.float32)[idx].reshape(1, -1)
 
+    def _ee_body_pos(self, state: RobotState) -> np.ndarray:
+        """``[1, E, 3]`` world positions of :attr:`ee_bodies` from ``state.body_pos_w`` (m)."""
+        missing = [b for b in self.ee_bodies if b not in (state.body_pos_w or {})]
+        if missing:
+            raise ValueError(
+                f"RobotState.body_pos_w lacks {missing}: the policy's failure check measures these end effectors "
+                "(AnchorKinematics.body_pos_w computes them from the root pose and the joints)"
+            )
+        return np.asarray([state.body_pos_w[b] for b in self.ee_bodies], dtype=np.float32).reshape(1, -1, 3)
+
     def _run(self, state: RobotState, t: float, first: bool) -> dict[str, np.ndarray]:
         f32 = np.float32
         feed = {
@@ -185,6 +190,7 @@ class GraphRuntime:
             "root_ang_vel_w": np.asarray(state.root_ang_vel_w, dtype=f32).reshape(1, 3),
             "anchor_pos_w": np.asarray(state.anchor_pos_w, dtype=f32).reshape(1, 3),
             "anchor_quat_w": np.asarray(state.anchor_quat_w, dtype=f32).reshape(1, 4),
+            "ee_body_pos_w": self._ee_body_pos(state),
             "last_action": self.last_action,
             "align_quat_w": self._align_quat,
             "align_pos_w": self._align_pos,
@@ -197,6 +203,7 @@ class GraphRuntime:
     @staticmethod
     def _output(out: Mapping[str, np.ndarray]) -> GraphStepOutput:
         fields = GraphStepOutput.__dataclass_fields__
+        out = {"ee_height_error": np.zeros((1, 0)), **out}  # no end effector checked
         return GraphStepOutput(
             **{n: np.asarray(out["joint_pos_target" if n.endswith("_sdk") else n][0], dtype=np.float64) for n in fields}
         )
@@ -214,34 +221,16 @@ class GraphRuntime:
         the reference to start an episode from, before the first :meth:`step`."""
         return self._output(self._run(state, t, True))
 
-    def failures(
-        self, out: GraphStepOutput, anchor_pos_w: np.ndarray, anchor_quat_w: np.ndarray, body_pos_w: Mapping[str, np.ndarray]
-    ) -> list[str]:
-        """Names of the failure conditions that hold for the robot against ``out``'s reference (empty: tracking).
+    def failures(self, out: GraphStepOutput) -> list[str]:
+        """Names of the failure conditions that hold in ``out`` (empty: tracking).
 
-        The env's conditions (:mod:`g1_mimic.tasks.mimic.mdp.terminations`) with :attr:`terminations`'
-        thresholds: ``anchor_pos`` (anchor height off by more, m), ``anchor_ori`` (the z component of
-        gravity in the anchor frame, ``2 (x^2 + y^2) - 1`` of the xyzw quaternion, off by more),
-        ``ee_body_pos`` (an end effector's height off its re-anchored reference by more, m) and
-        ``nonfinite_state``. ``body_pos_w`` holds the robot positions (m, world) of :attr:`ee_bodies`.
+        The graph computes the env's quantities (:mod:`g1_mimic.tasks.mimic.mdp.terminations`, one definition);
+        this compares them with :attr:`terminations`' thresholds: ``anchor_pos`` (anchor height off by
+        more, m), ``anchor_ori`` (the z component of gravity in the anchor frame off by more),
+        ``ee_body_pos`` (an end effector's height off its re-anchored reference by more, m); a non-finite
+        quantity (a diverged or broken measurement) is ``nonfinite_state``.
         """
-        values = [anchor_pos_w, anchor_quat_w, *body_pos_w.values()]
-        if not all(np.all(np.isfinite(v)) for v in values):
+        errors = {"anchor_pos": out.anchor_height_error, "anchor_ori": out.anchor_gravity_error, "ee_body_pos": out.ee_height_error}
+        if not all(np.all(np.isfinite(v)) for v in errors.values()):
             return ["nonfinite_state"]
-        failed: list[str] = []
-        a = self.body_names.index(self.anchor_body)
-        if "anchor_pos" in self.terminations:
-            if abs(out.reference_body_pos_w[a, 2] - anchor_pos_w[2]) > self.terminations["anchor_pos"]["threshold"]:
-                failed.append("anchor_pos")
-        if "anchor_ori" in self.terminations:
-            ref_xy = float(np.sum(out.reference_body_quat_w[a, :2] ** 2))
-            rob_xy = float(np.sum(np.asarray(anchor_quat_w, dtype=np.float64)[:2] ** 2))
-            if 2.0 * abs(ref_xy - rob_xy) > self.terminations["anchor_ori"]["threshold"]:
-                failed.append("anchor_ori")
-        if self.ee_bodies:
-            thr = self.terminations["ee_body_pos"]["threshold"]
-            for b in self.ee_bodies:
-                if abs(out.reference_reanchored_body_pos_w[self.body_names.index(b), 2] - body_pos_w[b][2]) > thr:
-                    failed.append("ee_body_pos")
-                    break
-        return failed
+        return [k for k, v in errors.items() if k in self.terminations and np.any(v > self.terminations[k]["threshold"])]

@@ -27,7 +27,7 @@ import numpy as np
 from g1_mimic import assets
 from g1_mimic.motion import quat as Q
 
-from .contract import ContractError
+from .contract import ContractError, failure_conditions
 from .state import RobotState
 
 __all__ = ["MujocoG1"]
@@ -82,9 +82,9 @@ class MujocoG1:
             "robot.anchor_body": [contract["robot"]["anchor_body"]],
         }
         needed["robot.tracked_bodies"] = list(contract["robot"]["tracked_bodies"])
-        needed["terminations.ee_body_pos.body_names"] = list(
-            contract["terminations"].get("ee_body_pos", {}).get("body_names", [])
-        )
+        #: the end effectors the policy's failure check measures (RobotState.body_pos_w)
+        self.failure_bodies: list[str] = list(failure_conditions(contract)[0].get("ee_body_pos", {}).get("body_names", []))
+        needed["terminations.ee_body_pos.body_names"] = self.failure_bodies
         for field, names in needed.items():
             absent = [b for b in names if b not in body_names]
             if absent:
@@ -174,6 +174,7 @@ class MujocoG1:
             anchor_pos_w=d.xpos[anchor].copy(),
             anchor_quat_w=Q.wxyz_to_xyzw(d.xquat[anchor].copy()),
             joint_names=self.joint_names,
+            body_pos_w={b: d.xpos[self._body_id[b]].copy() for b in self.failure_bodies},
         )
 
     def body_pos(self, names: Sequence[str]) -> np.ndarray:

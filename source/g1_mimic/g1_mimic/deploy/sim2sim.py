@@ -191,8 +191,7 @@ def run_episode(runtime: GraphRuntime, sim: MujocoG1, opts: Sim2SimOptions, rng:
             joints = np.array([out.reference_joint_pos[i] if i >= 0 else 0.0 for i in model_cols])
             ref_qpos.append(np.concatenate([out.reference_body_pos_w[r], q[3:4], q[:3], joints]))
         if k > 0:
-            body = dict(zip(runtime.ee_bodies, sim.body_pos(runtime.ee_bodies), strict=True)) if runtime.ee_bodies else {}
-            failed = runtime.failures(out, state.anchor_pos_w, state.anchor_quat_w, body)
+            failed = runtime.failures(out)
             if failed:
                 failure, failure_time = failed, t
                 break

@@ -8,7 +8,7 @@ G1); the anchor is the body the reference is anchored to (``torso_link``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +41,9 @@ class RobotState:
         anchor_quat_w: ``[4]`` anchor orientation, world, xyzw.
         joint_names: order of ``joint_pos``/``joint_vel``; None means the runtime's robot joint
             order (by default the contract's policy order).
+        body_pos_w: ``{body: [3]}`` world positions (m) of the bodies the policy's failure check
+            measures (:attr:`GraphRuntime.ee_bodies <g1_mimic.deploy.graph_runtime.GraphRuntime.ee_bodies>`:
+            ankles and wrists on the G1); :meth:`AnchorKinematics.body_pos_w` computes them.
     """
 
     root_pos_w: np.ndarray
@@ -52,6 +55,7 @@ class RobotState:
     anchor_pos_w: np.ndarray
     anchor_quat_w: np.ndarray
     joint_names: tuple[str, ...] | None = field(default=None)
+    body_pos_w: Mapping[str, np.ndarray] | None = field(default=None)
 
     def __post_init__(self) -> None:
         self.root_pos_w = _vec(self.root_pos_w, 3, "root_pos_w")
@@ -60,6 +64,8 @@ class RobotState:
         self.root_ang_vel_w = _vec(self.root_ang_vel_w, 3, "root_ang_vel_w")
         self.anchor_pos_w = _vec(self.anchor_pos_w, 3, "anchor_pos_w")
         self.anchor_quat_w = _vec(self.anchor_quat_w, 4, "anchor_quat_w")
+        if self.body_pos_w is not None:
+            self.body_pos_w = {str(b): _vec(p, 3, f"body_pos_w[{b!r}]") for b, p in self.body_pos_w.items()}
         self.joint_pos = np.asarray(self.joint_pos, dtype=np.float64).reshape(-1)
         self.joint_vel = np.asarray(self.joint_vel, dtype=np.float64).reshape(-1)
         if self.joint_pos.shape != self.joint_vel.shape:
@@ -85,6 +91,7 @@ class RobotState:
         anchor_pos_w: Sequence[float],
         anchor_quat_w: Sequence[float],
         joint_names: Sequence[str] | None = None,
+        body_pos_w: Mapping[str, Sequence[float]] | None = None,
     ) -> RobotState:
         """Build a state from root velocities in the root frame (an IMU gyro, a body-frame velocity estimate)."""
         q = _vec(root_quat_w, 4, "root_quat_w")
@@ -98,6 +105,7 @@ class RobotState:
             anchor_pos_w=anchor_pos_w,
             anchor_quat_w=anchor_quat_w,
             joint_names=tuple(joint_names) if joint_names is not None else None,
+            body_pos_w=body_pos_w,
         )
 
 
@@ -119,14 +127,10 @@ class AnchorKinematics:
         """The model's joint order (Unitree SDK order)."""
         return self._kin.joint_names
 
-    def anchor_pose(
-        self,
-        root_pos_w: Sequence[float],
-        root_quat_w: Sequence[float],
-        joint_pos: Sequence[float],
-        joint_names: Sequence[str],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``(anchor_pos_w [3] m, anchor_quat_w [4] xyzw)`` for one state; joints mapped by ``joint_names``."""
+    def _bodies(
+        self, root_pos_w: Sequence[float], root_quat_w: Sequence[float], joint_pos: Sequence[float], joint_names: Sequence[str]
+    ) -> dict[str, np.ndarray]:
+        """Forward kinematics of one state: ``body_pos_w [1, nbody, 3]``, ``body_quat_w [1, nbody, 4]``."""
         cols = {n: i for i, n in enumerate(joint_names)}
         missing = [n for n in self._kin.joint_names if n not in cols]
         if missing:
@@ -135,5 +139,28 @@ class AnchorKinematics:
         qpos = self._kin.qpos(
             np.asarray(root_pos_w, dtype=np.float64)[None], np.asarray(root_quat_w, dtype=np.float64)[None], q[None]
         )
-        bodies = self._kin.forward(qpos)
+        return self._kin.forward(qpos)
+
+    def anchor_pose(
+        self,
+        root_pos_w: Sequence[float],
+        root_quat_w: Sequence[float],
+        joint_pos: Sequence[float],
+        joint_names: Sequence[str],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(anchor_pos_w [3] m, anchor_quat_w [4] xyzw)`` for one state; joints mapped by ``joint_names``."""
+        bodies = self._bodies(root_pos_w, root_quat_w, joint_pos, joint_names)
         return bodies["body_pos_w"][0, self._anchor], bodies["body_quat_w"][0, self._anchor]
+
+    def body_pos_w(
+        self,
+        root_pos_w: Sequence[float],
+        root_quat_w: Sequence[float],
+        joint_pos: Sequence[float],
+        joint_names: Sequence[str],
+        bodies: Sequence[str],
+    ) -> dict[str, np.ndarray]:
+        """``{body: [3]}`` world positions (m) of ``bodies`` for one state (:attr:`RobotState.body_pos_w`)."""
+        rows = self._kin.body_indices(list(bodies))
+        pos = self._bodies(root_pos_w, root_quat_w, joint_pos, joint_names)["body_pos_w"][0]
+        return {b: pos[r] for b, r in zip(bodies, rows, strict=True)}

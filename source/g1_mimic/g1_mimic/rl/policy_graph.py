@@ -22,6 +22,7 @@ Inputs (batch 1; the robot state in the robot's world frame, quaternions xyzw): 
 rad/s, SDK order), ``root_quat_w [1, 4]``, ``root_lin_vel_w [1, 3]`` (root link origin, m/s; only when the
 actor observes the base's linear velocity: a robot without state estimation is not asked for it),
 ``root_ang_vel_w [1, 3]`` (rad/s, world), ``anchor_pos_w [1, 3]`` (m), ``anchor_quat_w [1, 4]``,
+``ee_body_pos_w [1, E, 3]`` (m, world: the end effectors the failure check measures, when it has any),
 ``last_action [1, J]`` (the previous ``action`` output, zeros after a reset), ``align_quat_w [1, 4]``,
 ``align_pos_w [1, 3]``; with observation history ``reset [1, 1]`` (1 at an episode's first step:
 every history slot takes the current frame, as Isaac Lab's ``CircularBuffer``) and per history term
@@ -34,8 +35,11 @@ and ``reference_body_ang_vel_w [1, B, 3]`` (of :attr:`PolicyGraph.body_names`), 
 and ``reference_joint_vel [1, Jr]`` (the clips' joint order), and ``reference_reanchored_body_pos_w
 [1, B, 3]`` (the reference bodies moved to the robot anchor's xy and yaw,
 :func:`~g1_mimic.tasks.mimic.mdp.quat.reanchor_body_pos`: what the end-effector failure condition
-compares heights with); then ``history_<term>`` and ``filter_state`` (the next values of the state
-inputs).
+compares heights with); the failure quantities of the env's termination conditions (the torch functions
+of :mod:`g1_mimic.tasks.mimic.mdp.terminations` the env uses): ``anchor_height_error [1]`` (m),
+``anchor_gravity_error [1]`` and, when end effectors are checked, ``ee_height_error [1, E]`` (m, of
+:attr:`PolicyGraph.ee_bodies`, measured by the input ``ee_body_pos_w [1, E, 3]``: their world positions);
+then ``history_<term>`` and ``filter_state`` (the next values of the state inputs).
 """
 
 from __future__ import annotations
@@ -49,10 +53,11 @@ from typing import Any
 import isaaclab.utils.math as math_utils
 import torch
 
-from g1_mimic.deploy.contract import GRAPH_FILENAME, OFFSET_REFERENCE, ContractError
+from g1_mimic.deploy.contract import GRAPH_FILENAME, OFFSET_REFERENCE, ContractError, failure_conditions
 from g1_mimic.motion.clips import ClipStore
 from g1_mimic.tasks.mimic.mdp.actions import reference_offset
 from g1_mimic.tasks.mimic.mdp.quat import reanchor_body_pos, rot6d, subtract_frame_transforms
+from g1_mimic.tasks.mimic.mdp.terminations import anchor_gravity_error, anchor_height_error, body_height_error
 
 __all__ = ["GRAPH_FILENAME", "PolicyGraph", "export_policy_graph", "graph_inputs"]
 
@@ -79,6 +84,9 @@ REFERENCE_OUTPUTS = (
     "reference_joint_vel",
     "reference_reanchored_body_pos_w",
 )
+
+#: The failure quantities, after the reference outputs (``ee_height_error`` only when end effectors are checked).
+FAILURE_OUTPUTS = ("anchor_height_error", "anchor_gravity_error", "ee_height_error")
 
 _STATE_INPUTS = (
     ("time_s", (1, 1)),
@@ -163,6 +171,12 @@ class PolicyGraph(torch.nn.Module):
             if plan["history"] > 0:
                 self.history_terms.append(term["name"])
             self.terms.append(plan)
+        conditions, _ = failure_conditions(contract)
+        self.ee_bodies: list[str] = list(conditions.get("ee_body_pos", {}).get("body_names", []))
+        absent = [b for b in self.ee_bodies if b not in self.body_names]
+        if absent:
+            raise ContractError("terminations.ee_body_pos.body_names", f"{absent} are not bodies of the reference clips")
+        self.register_buffer("ee_index", torch.tensor([self.body_names.index(b) for b in self.ee_bodies], dtype=torch.long))
         self.time_major = contract["observation"]["history_order"] == "time"
         action = contract["action"]
         self.register_buffer("action_scale", torch.tensor(action["scale"], dtype=torch.float32))
@@ -193,7 +207,7 @@ class PolicyGraph(torch.nn.Module):
     @property
     def output_names(self) -> list[str]:
         """The graph's outputs, in order."""
-        names = ["joint_pos_target", "action", *REFERENCE_OUTPUTS]
+        names = ["joint_pos_target", "action", *REFERENCE_OUTPUTS, *FAILURE_OUTPUTS[: 3 if self.ee_bodies else 2]]
         names += [f"history_{n}_out" for n in self.history_terms]
         if self.filter_alpha < 1.0:
             names.append("filter_state_out")
@@ -202,7 +216,8 @@ class PolicyGraph(torch.nn.Module):
     def _state_inputs(self) -> list[str]:
         """The robot-state inputs after ``time_s`` that the graph uses (ONNX export drops unused ones)."""
         uses_lin_vel = any(p["kind"] == "root_lin_vel_b" for p in self.terms)
-        return [n for n, _ in _STATE_INPUTS[1:] if n != "root_lin_vel_w" or uses_lin_vel]
+        names = [n for n, _ in _STATE_INPUTS[1:] if n != "root_lin_vel_w" or uses_lin_vel]
+        return names + (["ee_body_pos_w"] if self.ee_bodies else [])
 
     def history_shape(self, name: str) -> tuple[int, int, int]:
         """``[1, H, dim]`` of the history state of term ``name``."""
@@ -213,6 +228,7 @@ class PolicyGraph(torch.nn.Module):
         """Inputs of a standing robot at the clip start (the shapes and dtypes the graph takes)."""
         ident = torch.tensor([[0.0, 0.0, 0.0, 1.0]])
         x = {n: torch.zeros(shape) for n, shape in _STATE_INPUTS}
+        x["ee_body_pos_w"] = torch.zeros(1, len(self.ee_bodies), 3)
         x["root_quat_w"] = ident.clone()
         x["anchor_quat_w"] = ident.clone()
         out = [x["time_s"], torch.zeros(1, dtype=torch.long)] + [x[n] for n in self._state_inputs()]
@@ -323,7 +339,13 @@ class PolicyGraph(torch.nn.Module):
         target_sdk = torch.full((1, self.num_sdk), float("nan")).index_copy(1, self.policy_to_sdk, target)
         a = self.anchor_index
         reanchored = reanchor_body_pos(ref[2][:, a], ref[3][:, a], x["anchor_pos_w"], x["anchor_quat_w"], ref[2])
-        return (target_sdk, action, ref[2], ref[3], ref[4], ref[5], ref[0], ref[1], reanchored, *outputs_state)
+        failure = [
+            anchor_height_error(ref[2][:, a], x["anchor_pos_w"]),
+            anchor_gravity_error(ref[3][:, a], x["anchor_quat_w"]),
+        ]
+        if self.ee_bodies:
+            failure.append(body_height_error(reanchored[:, self.ee_index], x["ee_body_pos_w"]))
+        return (target_sdk, action, ref[2], ref[3], ref[4], ref[5], ref[0], ref[1], reanchored, *failure, *outputs_state)
 
 
 def graph_inputs(graph: PolicyGraph) -> list[dict[str, Any]]:

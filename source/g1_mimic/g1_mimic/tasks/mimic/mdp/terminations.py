@@ -19,19 +19,35 @@ def _cmd(env: ManagerBasedRLEnv, command_name: str) -> MotionCommand:
     return env.command_manager.get_term(command_name)
 
 
+def anchor_height_error(ref_anchor_pos_w: torch.Tensor, anchor_pos_w: torch.Tensor) -> torch.Tensor:
+    """``|z_ref - z|`` of the anchor ``[..., 3]`` positions (m): the ``anchor_pos`` failure condition's quantity
+    (the env's termination and the exported policy graph's ``anchor_height_error``)."""
+    return torch.abs(ref_anchor_pos_w[..., 2] - anchor_pos_w[..., 2])
+
+
+def anchor_gravity_error(ref_anchor_quat_w: torch.Tensor, anchor_quat_w: torch.Tensor) -> torch.Tensor:
+    """Difference of the z component of gravity seen in the anchor frame, reference against robot (xyzw ``[..., 4]``):
+    the ``anchor_ori`` failure condition's quantity (0 upright alike, up to 2)."""
+    # for a unit xyzw quaternion q, the z component of R(q)^T (0, 0, -1) is 2 (x^2 + y^2) - 1
+    return 2.0 * torch.abs(ref_anchor_quat_w[..., :2].square().sum(-1) - anchor_quat_w[..., :2].square().sum(-1))
+
+
+def body_height_error(ref_body_pos_w: torch.Tensor, body_pos_w: torch.Tensor) -> torch.Tensor:
+    """``|z_ref - z|`` per body ``[..., B, 3] -> [..., B]`` (m): the ``ee_body_pos`` failure condition's quantity,
+    against the reference re-anchored to the robot (:func:`.quat.reanchor_body_pos`)."""
+    return torch.abs(ref_body_pos_w[..., 2] - body_pos_w[..., 2])
+
+
 def bad_anchor_pos_z_only(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
     """Anchor height differs from the reference by more than ``threshold`` (m)."""
     cmd = _cmd(env, command_name)
-    return torch.abs(cmd.anchor_pos_w[:, 2] - cmd.robot_anchor_pos_w[:, 2]) > threshold
+    return anchor_height_error(cmd.anchor_pos_w, cmd.robot_anchor_pos_w) > threshold
 
 
 def bad_anchor_ori(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
     """The z component of gravity projected into the anchor frame differs from the reference's by > ``threshold``."""
     cmd = _cmd(env, command_name)
-    # for a unit xyzw quaternion q, the z component of R(q)^T (0, 0, -1) is 2 (x^2 + y^2) - 1
-    ref_xy = cmd.anchor_quat_w[:, :2].square().sum(-1)
-    robot_xy = cmd.robot_anchor_quat_w[:, :2].square().sum(-1)
-    return 2.0 * torch.abs(ref_xy - robot_xy) > threshold
+    return anchor_gravity_error(cmd.anchor_quat_w, cmd.robot_anchor_quat_w) > threshold
 
 
 def bad_root_height(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
@@ -54,8 +70,7 @@ def bad_motion_body_pos_z_only(
     cmd = _cmd(env, command_name)
     idx = [cmd.body_names.index(n) for n in body_names]
     pos, _ = cmd.relative_body_pose_w()
-    err = torch.abs(pos[:, idx, 2] - cmd.robot_body_pos_w[:, idx, 2])
-    return torch.any(err > threshold, dim=-1)
+    return torch.any(body_height_error(pos[:, idx], cmd.robot_body_pos_w[:, idx]) > threshold, dim=-1)
 
 
 def motion_finished(env: ManagerBasedRLEnv, command_name: str) -> torch.Tensor:
