@@ -1,8 +1,10 @@
-"""The adaptive termination curriculum on the real env: loose at first, tighter while training succeeds."""
+"""The curricula on the real env: termination thresholds loose at first, tighter while training succeeds;
+reward stds that shrink to the tracking error reached."""
 
 from __future__ import annotations
 
 import pytest
+import torch
 from envutil import make_env
 
 
@@ -41,5 +43,42 @@ def test_default_task_has_no_curriculum_and_the_strict_thresholds():
     try:
         assert env.curriculum_manager.active_terms == []
         assert env.termination_manager.get_term_cfg("ee_body_pos").params["threshold"] == pytest.approx(0.25)
+    finally:
+        env.close()
+
+
+def test_adaptive_tracking_shrinks_the_reward_std_to_the_error_reached():
+    def edit(cfg):
+        cfg.curriculum.tracking_std.params["interval_steps"] = 0  # update at every call
+
+    env = make_env(num_envs=2, play=False, edit=edit, overrides=["presets=adaptive_tracking"])
+    try:
+        rm = env.reward_manager
+        cmd = env.command_manager.get_term("motion")
+        lib = cmd.library
+        pos, ori = rm.get_term_cfg("motion_body_pos"), rm.get_term_cfg("motion_body_ori")
+        assert (pos.params["std"], ori.params["std"]) == (pytest.approx(0.3), pytest.approx(0.4))
+
+        def end_episodes(body_pos, body_rot, lengths):
+            cmd.metrics["error_body_pos"][:] = torch.tensor(body_pos)
+            cmd.metrics["error_body_rot"][:] = torch.tensor(body_rot)
+            env.episode_length_buf[:] = torch.tensor(lengths)
+            return env.curriculum_manager.compute(env_ids=torch.tensor([0, 1]))
+
+        lib.clip_success_rate[:] = 0.2  # failing: errors of short falls are no target, the std holds
+        end_episodes([0.05, 0.05], [0.2, 0.2], [10, 10])
+        assert pos.params["std"] == pytest.approx(0.3)
+        lib.clip_success_rate[:] = 0.8  # succeeding: the std becomes the step-weighted mean error
+        end_episodes([0.10, 0.20], [0.3, 0.6], [300, 100])
+        assert pos.params["std"] == pytest.approx((0.10 * 300 + 0.20 * 100) / 400)
+        assert ori.params["std"] == pytest.approx((0.3 * 300 + 0.6 * 100) / 400)
+        end_episodes([0.5, 0.5], [1.0, 1.0], [100, 100])  # a worse error does not loosen it
+        assert pos.params["std"] == pytest.approx(0.125)
+        end_episodes([0.01, 0.01], [0.01, 0.01], [100, 100])  # the floors
+        assert (pos.params["std"], ori.params["std"]) == (pytest.approx(0.03), pytest.approx(0.1))
+        # the reward pays with the std the curriculum set: exp(-err^2 / std^2)
+        env.step(torch.zeros(2, env.action_manager.total_action_dim))
+        err2 = cmd.tracking().body_mean("body_pos_err2")
+        assert torch.allclose(rm._term_cfgs[rm.active_terms.index("motion_body_pos")].func(env, **pos.params), torch.exp(-err2 / 0.03**2))
     finally:
         env.close()

@@ -574,11 +574,32 @@ class AdaptiveTerminationCurriculumCfg:
 
 
 @configclass
+class AdaptiveTrackingCurriculumCfg:
+    """PBHC-style adaptive tracking (``presets=adaptive_tracking``): the body position and orientation
+    rewards' std shrink to the episode-averaged error the policy reaches (never grow; floors 3 cm and
+    0.1 rad), updated every 10 PPO iterations (240 env steps) while the training success rate is at
+    least 0.5."""
+
+    tracking_std = CurrTerm(
+        func=mdp.adaptive_reward_std,
+        params={
+            "terms": {"motion_body_pos": "body_pos", "motion_body_ori": "body_rot"},
+            "floors": {"motion_body_pos": 0.03, "motion_body_ori": 0.1},
+            "command_name": "motion",
+            "success_min": 0.5,
+            "interval_steps": 240,
+        },
+    )
+
+
+@configclass
 class CurriculumPresetCfg(PresetCfg):
-    """Curriculum: ``default`` (none) or ``adaptive_termination`` (:class:`AdaptiveTerminationCurriculumCfg`)."""
+    """Curriculum: ``default`` (none), ``adaptive_termination`` (:class:`AdaptiveTerminationCurriculumCfg`)
+    or ``adaptive_tracking`` (:class:`AdaptiveTrackingCurriculumCfg`)."""
 
     default = NoCurriculumCfg()
     adaptive_termination = AdaptiveTerminationCurriculumCfg()
+    adaptive_tracking = AdaptiveTrackingCurriculumCfg()
 
 
 @configclass

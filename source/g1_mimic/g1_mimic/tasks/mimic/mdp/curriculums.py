@@ -4,6 +4,11 @@
 failure thresholds of some termination terms start loose and tighten while the policy succeeds,
 so early training sees whole steps and recoveries instead of episodes cut at the first stumble,
 and the final policy is held to the task's own (strict) thresholds.
+
+:class:`adaptive_reward_std` (PBHC's adaptive motion tracking, driven by the error reached): the
+``std`` of exp-kernel tracking rewards shrinks to the tracking error the policy reaches, so the reward
+keeps paying for accuracy below the cfg's std (at std 0.3 m a 5 cm body error still earns 0.97 of the
+term, and nothing pays to go from 5 to 2 cm).
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import torch
 from isaaclab.managers import CurriculumTermCfg, ManagerTermBase
 
 if TYPE_CHECKING:
     from isaaclab.envs import ManagerBasedRLEnv
 
-__all__ = ["adaptive_termination"]
+__all__ = ["adaptive_reward_std", "adaptive_termination"]
 
 
 class adaptive_termination(ManagerTermBase):
@@ -76,3 +82,63 @@ class adaptive_termination(ManagerTermBase):
                 self.scale = min(start_scale, self.scale + step * (start_scale - 1.0))
             self._apply()
         return self.scale
+
+
+class adaptive_reward_std(ManagerTermBase):
+    """Shrink the ``std`` of exp-kernel tracking rewards to the error the policy reaches (PBHC).
+
+    ``terms`` maps reward term names to the command metric that measures their error (``error_<metric>``
+    of :class:`~g1_mimic.tasks.mimic.mdp.commands.MotionCommand`: episode-averaged, m or rad). The
+    term sums each metric over the episodes that end, weighted by their length (a mean per env step);
+    every ``interval_steps`` env steps, while the mean per-clip training success rate of the motion
+    library is at least ``success_min`` (an error reached by falling early is no target), it sets each
+    ``std = max(floor, min(std, mean error))``: the std never grows, and its floor is ``floors[term]``.
+    Returns ``{term: std}`` (logged as ``Curriculum/<name>/<term>``).
+
+    Play, evaluation and export drop the curriculum (:func:`g1_mimic.rl.session.policy_session`); the
+    reward does not enter the policy, so nothing of it is exported.
+    """
+
+    def __init__(self, cfg: CurriculumTermCfg, env: ManagerBasedRLEnv):
+        super().__init__(cfg, env)
+        p = cfg.params
+        cmd = env.command_manager.get_term(p["command_name"])
+        self._terms = []
+        for name, metric in p["terms"].items():
+            term_cfg = env.reward_manager.get_term_cfg(name)
+            if "std" not in term_cfg.params:
+                raise ValueError(f"adaptive_reward_std: reward term '{name}' has no 'std' parameter")
+            if f"error_{metric}" not in cmd.metrics:
+                raise ValueError(f"adaptive_reward_std: command '{p['command_name']}' has no metric 'error_{metric}' (term '{name}')")
+            if name not in p["floors"] or not 0.0 < float(p["floors"][name]) <= float(term_cfg.params["std"]):
+                raise ValueError(f"adaptive_reward_std: need 0 < floors['{name}'] <= its std {term_cfg.params['std']}; got {p['floors']}")
+            self._terms.append((name, f"error_{metric}", term_cfg))
+        self._sums = torch.zeros(len(self._terms), device=env.device)
+        self._steps = torch.zeros((), device=env.device)
+        self._last_update = 0
+
+    def __call__(
+        self,
+        env: ManagerBasedRLEnv,
+        env_ids: Sequence[int],
+        terms: dict[str, str],
+        floors: dict[str, float],
+        command_name: str,
+        success_min: float,
+        interval_steps: int,
+    ) -> dict[str, float]:
+        cmd = env.command_manager.get_term(command_name)
+        length = env.episode_length_buf[env_ids].float()
+        for k, (_, metric, _) in enumerate(self._terms):
+            self._sums[k] += (cmd.metrics[metric][env_ids] * length).sum()
+        self._steps += length.sum()
+        now = int(env.common_step_counter)
+        if now - self._last_update >= interval_steps and float(self._steps) > 0.0:
+            self._last_update = now
+            if float(cmd.library.clip_success_rate.mean()) >= success_min:
+                errors = (self._sums / self._steps).tolist()
+                for (name, _, term_cfg), error in zip(self._terms, errors, strict=True):
+                    term_cfg.params["std"] = max(float(floors[name]), min(float(term_cfg.params["std"]), error))
+            self._sums.zero_()
+            self._steps.zero_()
+        return {name: float(term_cfg.params["std"]) for name, _, term_cfg in self._terms}
