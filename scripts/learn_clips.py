@@ -454,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     def same_as(row: dict, clip: Path) -> bool:
         return (
             row["clip"] == clip.stem
+            and row.get("file", str(clip)) == str(clip)  # the same clip from another file (levelled, trimmed) is another row
             and row["task"] == args.task
             and row["minutes"] == args.minutes
             and row["seed"] == args.seed
