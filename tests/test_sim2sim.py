@@ -172,6 +172,16 @@ def test_delay_push_and_recorded_rollout(exported, monkeypatch):
     ref = reference_motion(runtime, sim, ep)
     assert np.allclose(ref.body_pos_w[0], motion.body_pos_w[0], atol=1e-5)
     assert report["episodes"] == 1 and report["options"]["delay_steps"] == 2
+    # the root's drift: the largest horizontal root offset from the reference while the clip plays, and its time
+    dt, end = runtime.control_dt, runtime.clip_duration_s
+    last = len(ep.qpos) - 1 if ep.failure else len(ep.qpos)  # the failing step is recorded, not measured
+    playing = [k for k in range(1, last) if k * dt <= end + 0.5 * dt]
+    drift = {k: float(np.linalg.norm(ep.qpos[k][:2] - ep.reference_qpos[k][:2])) for k in playing}
+    k_max = max(drift, key=drift.get)
+    assert ep.metrics["root_drift_max_m"] == pytest.approx(drift[k_max], abs=1e-9) and drift[k_max] > 0.0
+    assert ep.metrics["root_drift_max_at_s"] == pytest.approx(k_max * dt, abs=1e-9)
+    assert ep.metrics["root_drift_end_m"] == pytest.approx(drift[playing[-1]], abs=1e-9)
+    assert report["root_drift_max_m"] == ep.metrics["root_drift_max_m"]
 
 
 def test_start_time_and_refusals(exported):

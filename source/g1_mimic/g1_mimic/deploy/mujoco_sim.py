@@ -210,4 +210,7 @@ class MujocoG1:
                 tau = self.kp * (self._target - d.qpos[self._qadr]) - self.kd * d.qvel[self._dadr]
                 d.ctrl[self._act] = np.clip(tau, -self.effort, self.effort)
             mujoco.mj_step(m, d)
+        # mj_step leaves the body poses (xpos, xquat) at the last substep's start; the anchor pose the policy
+        # reads and the errors must be the robot's now, as Newton's forward kinematics after each step gives
+        mujoco.mj_kinematics(m, d)
         self.time += self.decimation * m.opt.timestep

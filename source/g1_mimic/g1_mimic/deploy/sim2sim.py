@@ -19,7 +19,10 @@ episodes):
   of vertical);
 * ``mpkpe_m``: mean over tracked bodies of the world-frame position error (m); ``r_mpkpe_m``: the
   same after subtracting each side's root position; ``joint_pos_rmse_rad``: RMS joint angle error;
-  ``ee_pos_error_m``: mean position error of the end effectors.
+  ``ee_pos_error_m``: mean position error of the end effectors;
+* ``root_drift_max_m`` / ``root_drift_max_at_s`` / ``root_drift_end_m``: the root's horizontal distance
+  from the reference root (m): its largest value while the clip plays, the clip time of it (s), and its
+  value at the clip's end (or at the failure) — where a world-frame error comes from.
 
 Perturbations: ``friction`` (every geom's sliding coefficient), ``delay_steps`` (PD targets reach
 the robot k control steps after the measurement they come from; the first target is held
@@ -170,6 +173,7 @@ def run_episode(runtime: GraphRuntime, sim: MujocoG1, opts: Sim2SimOptions, rng:
     runtime.reset()
     queue: deque[np.ndarray] = deque()
     acc = dict.fromkeys(METRIC_KEYS, 0.0)
+    drift_max, drift_max_at, drift_end = 0.0, opts.start_s, 0.0
     steps = 0
     reached_end = False
     failure: list[str] = []
@@ -208,6 +212,10 @@ def run_episode(runtime: GraphRuntime, sim: MujocoG1, opts: Sim2SimOptions, rng:
                 acc["joint_pos_rmse_rad"] += float(np.sqrt(np.mean((out.reference_joint_pos[ref_cols] - state.joint_pos) ** 2)))
                 if ee_idx:
                     acc["ee_pos_error_m"] += float(err[ee_idx].mean())
+                drift = float(np.linalg.norm(ref_pos[root_idx, :2] - rob_pos[root_idx, :2]))
+                if drift > drift_max:
+                    drift_max, drift_max_at = drift, t
+                drift_end = drift
                 steps += 1
             if finished:
                 break
@@ -222,6 +230,7 @@ def run_episode(runtime: GraphRuntime, sim: MujocoG1, opts: Sim2SimOptions, rng:
             pushed = True
     n = max(steps, 1)
     metrics = {key: acc[key] / n for key in METRIC_KEYS}
+    metrics.update(root_drift_max_m=drift_max, root_drift_max_at_s=drift_max_at, root_drift_end_m=drift_end)
     success = reached_end
     standing = False
     if success and not failure:
@@ -272,7 +281,9 @@ def run_sim2sim(
             stand = ", standing after the tail" if ep.standing else ""
             progress(
                 f"[sim2sim] episode {e + 1}/{opts.episodes}: {outcome}{stand}; MPKPE {100 * ep.metrics['mpkpe_m']:.2f} cm, "
-                f"joint RMSE {ep.metrics['joint_pos_rmse_rad']:.3f} rad ({time.time() - t0:.1f} s)"
+                f"joint RMSE {ep.metrics['joint_pos_rmse_rad']:.3f} rad; root {100 * ep.metrics['root_drift_max_m']:.1f} cm "
+                f"off the reference's at most (at {ep.metrics['root_drift_max_at_s']:.2f} s), "
+                f"{100 * ep.metrics['root_drift_end_m']:.1f} cm at the end ({time.time() - t0:.1f} s)"
             )
     k = len(episodes)
     terms = runtime.terminations
@@ -280,6 +291,7 @@ def run_sim2sim(
         "success_rate": sum(ep.success for ep in episodes) / k,
         "standing_after_end": sum(ep.standing for ep in episodes) / k,
         **{key: sum(ep.metrics[key] for ep in episodes) / k for key in METRIC_KEYS},
+        **{key: sum(ep.metrics[key] for ep in episodes) / k for key in ("root_drift_max_m", "root_drift_end_m")},
         "episodes": k,
         "mean_episode_length_s": sum(ep.length_s for ep in episodes) / k,
         "clip": runtime.clip_name,
