@@ -329,6 +329,9 @@ def clip_row(
         ),
         "sim2sim_success_rate": s2s["success_rate"],
         "sim2sim_mpkpe_m": s2s["mpkpe_m"],
+        "sim2sim_r_mpkpe_m": s2s["r_mpkpe_m"],
+        # where the world-frame error comes from: the root's horizontal offset from the reference's
+        "sim2sim_root_drift": {k: s2s["per_episode"][0][k] for k in ("root_drift_max_m", "root_drift_max_at_s", "root_drift_end_m")},
         "video": None if video is None else os.path.relpath(video),
         "held_out": any(s in clip.stem for s in args.held_out),
         "task": args.task,

@@ -209,6 +209,8 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     assert row["iterations"] >= 1 and row["env_steps"] == row["iterations"] * 24 * 8
     assert row["eval_episodes"] == 2 and 0.0 <= row["success_rate"] <= 1.0 and row["mpkpe_m"] > 0.0
     assert row["sim2sim_success_rate"] in (0.0, 1.0) and row["sim2sim_mpkpe_m"] > 0.0
+    drift = row["sim2sim_root_drift"]
+    assert 0.0 <= drift["root_drift_end_m"] <= drift["root_drift_max_m"] and 0.0 <= drift["root_drift_max_at_s"] <= 7.4
     # a failed evaluation or sim2sim episode says what ended it and when
     if row["success_rate"] < 1.0:
         assert row["eval_failures"]["count"] >= 1 and row["eval_failures"]["terms"]
