@@ -182,6 +182,11 @@ def test_delay_push_and_recorded_rollout(exported, monkeypatch):
     assert ep.metrics["root_drift_max_at_s"] == pytest.approx(k_max * dt, abs=1e-9)
     assert ep.metrics["root_drift_end_m"] == pytest.approx(drift[playing[-1]], abs=1e-9)
     assert report["root_drift_max_m"] == ep.metrics["root_drift_max_m"]
+    # the timeline: [t, offset] every 0.2 s of clip time from the first measured step
+    samples = report["per_episode"][0]["root_drift"]
+    assert samples[0] == [pytest.approx(dt), pytest.approx(drift[1], abs=1e-9)]
+    assert len(samples) == (len(playing) - 1) // 10 + 1
+    assert all(d == pytest.approx(drift[round(t / dt)], abs=1e-9) for t, d in samples)
 
 
 def test_start_time_and_refusals(exported):

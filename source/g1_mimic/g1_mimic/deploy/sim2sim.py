@@ -22,7 +22,8 @@ episodes):
   ``ee_pos_error_m``: mean position error of the end effectors;
 * ``root_drift_max_m`` / ``root_drift_max_at_s`` / ``root_drift_end_m``: the root's horizontal distance
   from the reference root (m): its largest value while the clip plays, the clip time of it (s), and its
-  value at the clip's end (or at the failure) — where a world-frame error comes from.
+  value at the clip's end (or at the failure) — where a world-frame error comes from; each episode's
+  ``root_drift`` lists ``[t, offset]`` every ``DRIFT_EVERY_S`` of clip time.
 
 Perturbations: ``friction`` (every geom's sliding coefficient), ``delay_steps`` (PD targets reach
 the robot k control steps after the measurement they come from; the first target is held
@@ -55,6 +56,8 @@ from .state import RobotState
 __all__ = ["Sim2SimOptions", "reference_motion", "rollout_motion", "run_sim2sim"]
 
 METRIC_KEYS = ("mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "ee_pos_error_m")
+#: Clip-time spacing (s) of the root drift samples each episode reports.
+DRIFT_EVERY_S = 0.2
 #: Observation-term kinds whose training noise is sensor noise: the measurement it is added to.
 _SENSOR_OF_KIND = {
     "joint_pos_rel": "joint_pos",
@@ -94,6 +97,7 @@ class Episode:
     failure: list[str]
     failure_time_s: float | None
     metrics: dict[str, float]
+    root_drift: list[list[float]] = field(default_factory=list, repr=False)
     qpos: list[np.ndarray] = field(default_factory=list, repr=False)
     reference_qpos: list[np.ndarray] = field(default_factory=list, repr=False)
 
@@ -174,6 +178,7 @@ def run_episode(runtime: GraphRuntime, sim: MujocoG1, opts: Sim2SimOptions, rng:
     queue: deque[np.ndarray] = deque()
     acc = dict.fromkeys(METRIC_KEYS, 0.0)
     drift_max, drift_max_at, drift_end = 0.0, opts.start_s, 0.0
+    drift_samples: list[list[float]] = []
     steps = 0
     reached_end = False
     failure: list[str] = []
@@ -216,6 +221,8 @@ def run_episode(runtime: GraphRuntime, sim: MujocoG1, opts: Sim2SimOptions, rng:
                 if drift > drift_max:
                     drift_max, drift_max_at = drift, t
                 drift_end = drift
+                if (k - 1) % max(1, round(DRIFT_EVERY_S / dt)) == 0:
+                    drift_samples.append([round(t, 4), drift])
                 steps += 1
             if finished:
                 break
@@ -243,6 +250,7 @@ def run_episode(runtime: GraphRuntime, sim: MujocoG1, opts: Sim2SimOptions, rng:
         failure=failure,
         failure_time_s=failure_time,
         metrics=metrics,
+        root_drift=drift_samples,
         qpos=qpos,
         reference_qpos=ref_qpos,
     )
@@ -305,6 +313,7 @@ def run_sim2sim(
                 "failure": ep.failure,
                 "failure_time_s": ep.failure_time_s,
                 **ep.metrics,
+                "root_drift": ep.root_drift,
             }
             for ep in episodes
         ],
