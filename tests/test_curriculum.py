@@ -8,11 +8,17 @@ import torch
 from envutil import make_env
 
 
-def test_adaptive_termination_starts_loose_and_tightens_to_the_cfg_thresholds():
-    def edit(cfg):
-        cfg.curriculum.termination.params["interval_steps"] = 0  # update at every call
+def _curriculum_env(preset: str, term: str):
+    """The task with curriculum ``preset`` on 2 envs, its term ``term`` updating at every call."""
 
-    env = make_env(num_envs=2, play=False, edit=edit, overrides=["presets=adaptive_termination"])
+    def edit(cfg):
+        getattr(cfg.curriculum, term).params["interval_steps"] = 0
+
+    return make_env(num_envs=2, play=False, edit=edit, overrides=[f"presets={preset}"])
+
+
+def test_adaptive_termination_starts_loose_and_tightens_to_the_cfg_thresholds():
+    env = _curriculum_env("adaptive_termination", "termination")
     try:
         tm = env.termination_manager
         lib = env.command_manager.get_term("motion").library
@@ -48,10 +54,7 @@ def test_default_task_has_no_curriculum_and_the_strict_thresholds():
 
 
 def test_adaptive_tracking_shrinks_the_reward_std_to_the_error_reached():
-    def edit(cfg):
-        cfg.curriculum.tracking_std.params["interval_steps"] = 0  # update at every call
-
-    env = make_env(num_envs=2, play=False, edit=edit, overrides=["presets=adaptive_tracking"])
+    env = _curriculum_env("adaptive_tracking", "tracking_std")
     try:
         rm = env.reward_manager
         cmd = env.command_manager.get_term("motion")
