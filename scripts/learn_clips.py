@@ -2,11 +2,12 @@
 
     python scripts/learn_clips.py ../shared/data/motions/real --minutes 60 --json docs/results/real_clips.json
         [--clips JazzWalk HandsUp] [--held_out Move8 ShortMove12] [--task Isaac-G1-Mimic-CPU-Learn-v0]
-        [--seed 1] [--episodes 32] [--markdown table.md] [--redo] [--together] [-- HYDRA_OVERRIDES...]
+        [--seed 1] [--episodes 32] [--markdown table.md] [--redo] [--together] [--fix fix_skating]
+        [-- HYDRA_OVERRIDES...]
 
 For every motion file of FOLDER (any format ``scripts/motion.py convert`` reads, converted with its
-defaults into ``<json dir>/<json stem>_motions/``; canonical ``.npz`` files are used as they are), in
-name order:
+defaults, plus the ``--fix`` repairs, into ``<json dir>/<json stem>_motions[_<fixes>]/``; canonical
+``.npz`` files are used as they are), in name order:
 
 1. ``scripts/train.py --task TASK --max_minutes M --motion CLIP --seed S [overrides]``;
 2. ``scripts/select_checkpoint.py`` on the run's last ``--select`` checkpoints (``--select_episodes``
@@ -19,8 +20,8 @@ name order:
 5. ``scripts/plot_learning_curve.py`` into ``<run>/learning_curve.png``.
 
 The row (clip, length, minutes, iterations, env steps, success, MPKPE, R-MPKPE, joint RMSE,
-standing after the end, sim2sim success and MPKPE, run folder, git commit, overrides, whether the
-clip was held out of tuning) is written to ``--json`` atomically after each clip, so a stopped
+standing after the end, sim2sim success and MPKPE, the reference's stance-foot slide and the ``--fix``
+repairs, run folder, git commit, overrides, whether the clip was held out of tuning) is written to ``--json`` atomically after each clip, so a stopped
 table keeps its finished rows; clips already in the table with the same task, minutes, seed and
 overrides are skipped unless ``--redo``. ``--held_out`` names (substrings) only tag rows: the
 recipe is the same for all clips; the tag says which clips were never used to choose it.
@@ -49,6 +50,8 @@ from pathlib import Path
 from g1_mimic.cliargs import positive
 
 REPO = Path(__file__).resolve().parents[1]
+#: Repairs of ``scripts/motion.py convert`` that ``--fix`` may ask for (boolean ``ImportOptions`` fields).
+IMPORT_FIXES = ("fix_skating", "level_feet", "smooth_glitches", "clamp_limits")
 COLUMNS = (
     ("clip", "clip"),
     ("length_s", "length [s]"),
@@ -94,6 +97,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="one policy for all the clips (but --held_out ones, evaluated zero-shot) instead of one per clip; "
         "--minutes is then the whole run's budget",
     )
+    p.add_argument(
+        "--fix",
+        nargs="*",
+        default=[],
+        choices=IMPORT_FIXES,
+        help="convert the clips with these repairs of scripts/motion.py convert (e.g. fix_skating = --fix-skating); "
+        "a fixed clip is its own row",
+    )
     p.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
     p.add_argument("--redo", action="store_true", help="rerun clips already in the table")
     p.add_argument(
@@ -136,17 +147,18 @@ def motion_files(folder: Path, only: list[str] | None) -> list[Path]:
     return files
 
 
-def canonical(path: Path, out_dir: Path) -> Path:
-    """``path`` itself when it is a canonical ``.npz``, else its conversion (default import options) in ``out_dir``."""
+def canonical(path: Path, out_dir: Path, fixes: list[str] = ()) -> Path:
+    """``path`` itself when it is a canonical ``.npz`` and no ``fixes`` are asked for, else its conversion
+    (default import options plus the ``fixes``, :data:`IMPORT_FIXES`) in ``out_dir``."""
     from g1_mimic.motion.format import is_canonical
-    from g1_mimic.motion.importers import convert_motion
+    from g1_mimic.motion.importers import ImportOptions, convert_motion
 
-    if path.suffix == ".npz" and is_canonical(path):
+    if path.suffix == ".npz" and is_canonical(path) and not fixes:
         return path
     out = out_dir / f"{path.stem}.npz"
     if not out.exists() or out.stat().st_mtime < path.stat().st_mtime:
         out_dir.mkdir(parents=True, exist_ok=True)
-        _, report = convert_motion(path, out)
+        _, report = convert_motion(path, out, ImportOptions(**{f: True for f in fixes}))
         for line in report.warnings:
             print(f"[learn_clips] warning: {line}", flush=True)
     return out
@@ -334,6 +346,9 @@ def clip_row(
         "sim2sim_root_drift": {k: s2s["per_episode"][0][k] for k in ("root_drift_max_m", "root_drift_max_at_s", "root_drift_end_m")},
         "video": None if video is None else os.path.relpath(video),
         "held_out": any(s in clip.stem for s in args.held_out),
+        # the reference's own stance-foot slide (what a robot whose feet hold falls behind), and the repairs
+        "stance_slide": motion.source.get("stance_slide"),
+        "fixes": {f: motion.source.get(f, True) for f in args.fix},
         "task": args.task,
         "seed": args.seed,
         "overrides": list(args.overrides),
@@ -445,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"[learn_clips] --json {args.json}: is a folder; give a file name")
     table = json.loads(args.json.read_text()) if args.json.exists() else {"rows": []}
     rows: list[dict] = table.get("rows", [])
-    work = args.json.parent / f"{args.json.stem}_motions"
+    work = args.json.parent / "_".join([f"{args.json.stem}_motions", *sorted(args.fix)])
     try:
         files = motion_files(args.folder, args.clips)
     except MotionFormatError as exc:
@@ -467,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     try:
-        clips = [canonical(path, work) for path in files]
+        clips = [canonical(path, work, args.fix) for path in files]
     except MotionFormatError as exc:
         raise SystemExit(f"[learn_clips] {exc}") from None
     if args.together:

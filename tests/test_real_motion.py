@@ -267,7 +267,7 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
     """--together: one run on the clips not held out, every clip evaluated and sim2simmed with it."""
     table = tmp_path / "multi.json"
     cmd = _learn_clips_cmd(table, "--clips", "HandsUp", "asap_walk", "--held_out", "asap_walk", "--together", "--episodes", "1",
-                           "--select", "2", "--select_episodes", "1", "--stress")
+                           "--select", "2", "--select_episodes", "1", "--stress", "--fix", "fix_skating")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
@@ -284,7 +284,7 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
     assert walk["length_s"] == pytest.approx(5.02, abs=0.02) and hands["length_s"] == pytest.approx(7.34, abs=0.02)
     run = tmp_path / hands["run_dir"]
     # trained on the clip that is not held out only; the exported graph holds both (sim2sim ran on each)
-    trained = (tmp_path / "multi_motions" / "multi_trained.yaml").read_text()
+    trained = (tmp_path / "multi_motions_fix_skating" / "multi_trained.yaml").read_text()
     assert "HandsUp" in trained and "asap_walk" not in trained
     assert "multi_trained.yaml" in (run / "g1_mimic_run.json").read_text()
     for clip, row in rows.items():
@@ -292,6 +292,44 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
         assert (tmp_path / row["video"]).read_bytes()[:6] == b"GIF89a"
     selection = json.loads((run / "selection.json").read_text())
     assert len(selection["candidates"]) == 2 and hands["checkpoint"] == Path(selection["chosen"]).name
+    # --fix fix_skating: the clips were converted with --fix-skating; the walk's stance foot slid (it is planted now)
+    assert walk["fixes"]["fix_skating"]["max_shift_m"] == pytest.approx(0.65, abs=0.03)
+    assert walk["stance_slide"]["max_offset_m"] < 0.05 and hands["stance_slide"]["max_offset_m"] < 0.05
+
+
+def test_stance_slide_is_reported_and_fix_skating_plants_the_stance_foot(tmp_path):
+    """A reference that moves by sliding the foot it stands on: the importer predicts how far a robot whose
+    feet hold falls behind, and --fix-skating moves the root so the stance foot stays planted."""
+    # HandsUp (standing, feet still) with the whole body sliding forward at 0.3 m/s: the stance foot slides 2.2 m
+    table = np.loadtxt(HANDSUP, delimiter=",")
+    t = np.arange(len(table)) / 60.0
+    table[:, 0] += 0.3 * t
+    sliding = _write_like(tmp_path / "sliding_29dof_60hz.csv", table)
+    plain, _ = import_motion(HANDSUP, ImportOptions(out_fps=None))
+    slid, report = import_motion(sliding, ImportOptions(out_fps=None))
+    found = slid.source["stance_slide"]
+    assert found["max_offset_m"] == pytest.approx(0.3 * t[-1], abs=0.03) and found["max_offset_at_s"] == pytest.approx(t[-1], abs=0.1)
+    assert any("stance-foot slide" in w and "--fix-skating" in w for w in report.warnings)
+    # the standing clip itself barely slides: no warning
+    assert plain.source["stance_slide"]["max_offset_m"] < 0.01
+    # --fix-skating takes the slide out of the root: back where the standing clip has it (within the standing
+    # clip's own 2 cm of slide, taken out too), pose and height unchanged
+    fixed, report = import_motion(sliding, ImportOptions(out_fps=None, fix_skating=True))
+    np.testing.assert_allclose(fixed.root_pos_w[:, :2], plain.root_pos_w[:, :2], atol=0.02)
+    np.testing.assert_array_equal(fixed.root_pos_w[:, 2], slid.root_pos_w[:, 2])
+    np.testing.assert_array_equal(fixed.joint_pos, slid.joint_pos)
+    assert fixed.source["fix_skating"]["max_shift_m"] == pytest.approx(0.3 * t[-1], abs=0.03)
+    assert fixed.source["stance_slide"]["max_offset_m"] < 0.01
+    assert not any("stance-foot slide" in w for w in report.warnings)
+    assert any("--fix-skating: the stance foot slid" in n for n in report.notes)
+    # a real walk (ASAP, video -> SMPL -> G1): its stance foot slides 0.69 m, 0.58 m of it forward
+    walk, report = import_motion(ASAP_WALK, ImportOptions(out_fps=None))
+    assert walk.source["stance_slide"]["slide_m"] == pytest.approx(0.69, abs=0.02)
+    assert walk.source["stance_slide"]["max_offset_m"] == pytest.approx(0.58, abs=0.02)
+    # the command line
+    code, _, err = _cli("convert", ASAP_WALK, tmp_path / "walk.npz", "--fix-skating")
+    assert code == 0 and "--fix-skating: the stance foot slid 0.69 m" in err
+    assert load_motion(tmp_path / "walk.npz").source["stance_slide"]["max_offset_m"] < 0.05
 
 
 def test_level_feet_brings_the_hovering_foot_down_and_keeps_the_other_in_place(tmp_path):

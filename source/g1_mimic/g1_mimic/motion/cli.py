@@ -74,6 +74,11 @@ def _add_import_options(p: argparse.ArgumentParser, out_fps_default: float | Non
         action="store_true",
         help="lower the foot that rests higher than the other (one-sided support) by the difference, by leg IK",
     )
+    r.add_argument(
+        "--fix-skating",
+        action="store_true",
+        help="move the root horizontally so the foot carrying the body stays planted (stance-foot slide)",
+    )
 
 
 def _options(args: argparse.Namespace) -> ImportOptions:
@@ -93,6 +98,7 @@ def _options(args: argparse.Namespace) -> ImportOptions:
         fix_start=args.fix_start,
         blend_s=args.blend_s,
         level_feet=args.level_feet,
+        fix_skating=args.fix_skating,
     )
 
 

@@ -15,6 +15,10 @@ importer (:mod:`g1_mimic.motion.importers`) calls them before resampling.
 * **Trim** (:func:`trim`): ``--trim-start S`` / ``--trim-end S`` cut seconds off either end.
 * **Foot skating** (:func:`check_foot_skating`): a foot within :data:`SKATE_CONTACT_HEIGHT` of the
   floor that slides faster than :data:`SKATE_SPEED` (warning only; trim the span or fix the retargeting).
+* **Stance-foot slide** (:func:`check_stance_slide`): the foot that carries the body sliding over the
+  floor moves the reference's root where a robot whose feet hold cannot follow; the accumulated slide
+  (:func:`stance_shift`) is how far behind such a robot ends up. ``--fix-skating`` moves the root
+  horizontally by it, so the stance foot stays planted (:func:`fix_skating`).
 * **Feet resting at different heights** (the validator's "one-sided support"; every G1 Moves clip rests
   its right foot ~1.7 cm above its left): ``--level-feet`` lowers the higher foot by the difference in
   every frame, by leg IK (:func:`level_feet`), as if that leg were as long as the other.
@@ -46,6 +50,13 @@ GLITCH_MERGE_S = 0.25
 SKATE_CONTACT_HEIGHT = 0.01
 #: Horizontal speed (m/s) of a foot in contact above which it skates.
 SKATE_SPEED = 1.0
+#: A foot whose lowest point is within this (m) of its resting height can carry the body (stance-foot slide).
+STANCE_HEIGHT = 0.025
+#: Root offset (m) from the stance foot's accumulated slide above which the importer warns.
+STANCE_SLIDE_WARN = 0.05
+#: ``--fix-skating`` passes at most, and the root offset (m) left below which it stops.
+FIX_SKATING_PASSES = 3
+FIX_SKATING_TOLERANCE = 0.01
 #: Feet whose resting heights differ by less than this (m) are level (``--level-feet`` leaves them).
 LEVEL_FEET_TOLERANCE = 0.005
 #: A frame whose levelled foot misses its target by more than this (m or rad) is reported.
@@ -289,6 +300,99 @@ def resting_heights(heights: np.ndarray, feet_xy: np.ndarray, fps: float) -> np.
         rest = heights[at_rest[:, f], f]
         out[f] = np.percentile(rest if rest.size else heights[:, f], 25)
     return out
+
+
+def stance_shift(feet_xy: np.ndarray, heights: np.ndarray, rest: np.ndarray) -> tuple[np.ndarray, float]:
+    """The horizontal root shift that keeps the stance foot planted, frame by frame.
+
+    Between frames ``i`` and ``i + 1`` the stance foot is, of the feet whose lowest point is within
+    :data:`STANCE_HEIGHT` of their resting height in both frames, the one that moves least horizontally
+    (none: the body is in the air, nothing is shifted). Its horizontal displacement is what the reference
+    gains by sliding; a robot whose feet hold cannot gain it. ``feet_xy`` ``[T, F, 2]`` foot body positions
+    (m, world), ``heights`` ``[T, F]`` their lowest points (m), ``rest`` ``[F]`` resting heights
+    (:func:`resting_heights`). Returns ``shift`` ``[T, 2]`` (m, world xy; ``shift[0] = 0``): minus the
+    stance foot's accumulated slide, i.e. where such a robot's root ends up relative to the reference's,
+    and the total distance the stance foot slides (m).
+    """
+    stance = heights < rest[None, :] + STANCE_HEIGHT
+    both = stance[1:] & stance[:-1]  # [T-1, F]
+    disp = np.diff(feet_xy, axis=0)  # [T-1, F, 2]
+    dist = np.where(both, np.linalg.norm(disp, axis=-1), np.inf)
+    foot = np.argmin(dist, axis=1)
+    slide = np.where(both.any(axis=1)[:, None], disp[np.arange(len(foot)), foot], 0.0)
+    shift = np.zeros((feet_xy.shape[0], 2))
+    shift[1:] = -np.cumsum(slide, axis=0)
+    return shift, float(np.linalg.norm(slide, axis=-1).sum())
+
+
+def _stance_shift_of(traj: Trajectory, fps: float, kinematics) -> tuple[np.ndarray, float, float]:
+    """:func:`stance_shift` of a trajectory (forward kinematics), with its root's horizontal path length (m)."""
+    from g1_mimic.robots.g1_constants import FEET_BODIES
+
+    kin = kinematics
+    bodies = kin.forward(kin.qpos(traj.root_pos, traj.root_quat, traj.joint_pos))
+    heights = foot_heights(bodies["body_pos_w"], bodies["body_quat_w"], kin.body_names, kinematics=kin)
+    feet_xy = bodies["body_pos_w"][:, kin.body_indices(FEET_BODIES), :2]
+    shift, slid = stance_shift(feet_xy, heights, resting_heights(heights, feet_xy, fps))
+    path = float(np.linalg.norm(np.diff(traj.root_pos[:, :2], axis=0), axis=-1).sum())
+    return shift, slid, path
+
+
+def check_stance_slide(
+    feet_xy: np.ndarray, heights: np.ndarray, fps: float, *, where: str, report: ValidationReport
+) -> dict[str, float]:
+    """Warn when the stance foot's accumulated slide (:func:`stance_shift`) puts a robot whose feet hold more
+    than :data:`STANCE_SLIDE_WARN` away from the reference's root; returns ``{"slide_m", "max_offset_m",
+    "max_offset_at_s", "end_offset_m"}``.
+
+    ``feet_xy`` ``[T, F, 2]`` foot positions (m, world), ``heights`` ``[T, F]`` their lowest points (m).
+    """
+    shift, slid = stance_shift(feet_xy, heights, resting_heights(heights, feet_xy, fps))
+    off = np.linalg.norm(shift, axis=-1)
+    k = int(np.argmax(off))
+    out = {"slide_m": slid, "max_offset_m": float(off[k]), "max_offset_at_s": k / fps, "end_offset_m": float(off[-1])}
+    if off[k] > STANCE_SLIDE_WARN:
+        report.warn(
+            f"{where}: stance-foot slide: the foot carrying the body slides {slid:.2f} m over the floor in all; a robot "
+            f"whose feet hold their place falls up to {off[k]:.2f} m behind the reference's root ({k / fps:.2f} s; "
+            f"{off[-1]:.2f} m at the end), which no policy can make up. --fix-skating moves the root so the stance "
+            "foot stays planted."
+        )
+    return out
+
+
+def fix_skating(traj: Trajectory, fps: float, kinematics, *, where: str, report: ValidationReport) -> tuple[Trajectory, dict]:
+    """Move the root horizontally so that the stance foot stays planted (``--fix-skating``).
+
+    The root's xy in every frame is shifted by :func:`stance_shift` (minus the stance foot's slide so
+    far), repeated on the result (at most :data:`FIX_SKATING_PASSES` passes, until what is left is under
+    :data:`FIX_SKATING_TOLERANCE`: planting the feet shifts the resting heights a little and so, near the
+    height threshold, which foot stands); the joint angles, the root's height and orientation are unchanged, so the pose relative to the
+    root is the clip's own and the swing foot keeps its motion relative to the body. Returns the new
+    trajectory and what was done (``slide_m``, ``max_shift_m``, ``end_shift_m``, root path lengths).
+    """
+    shift, slid, path = _stance_shift_of(traj, fps, kinematics)
+    root_pos = traj.root_pos.copy()
+    root_pos[:, :2] += shift
+    for _ in range(FIX_SKATING_PASSES - 1):
+        more, _, _ = _stance_shift_of(Trajectory(root_pos, traj.root_quat, traj.joint_pos), fps, kinematics)
+        if np.linalg.norm(more, axis=-1).max() < FIX_SKATING_TOLERANCE:
+            break
+        root_pos[:, :2] += more
+    shift = root_pos[:, :2] - traj.root_pos[:, :2]
+    new_path = float(np.linalg.norm(np.diff(root_pos[:, :2], axis=0), axis=-1).sum())
+    off = np.linalg.norm(shift, axis=-1)
+    k = int(np.argmax(off))
+    report.note(
+        f"{where}: --fix-skating: the stance foot slid {slid:.2f} m in all; moved the root horizontally by up to "
+        f"{off[k]:.2f} m ({k / fps:.2f} s; {off[-1]:.2f} m at the end) so that it stays planted; the root's path is "
+        f"{new_path:.2f} m (was {path:.2f} m)."
+    )
+    done = {
+        "slide_m": slid, "max_shift_m": float(off[k]), "end_shift_m": float(off[-1]),
+        "root_path_m": new_path, "input_root_path_m": path,
+    }
+    return Trajectory(root_pos, traj.root_quat.copy(), traj.joint_pos.copy(), traj.lines), done
 
 
 def level_feet(traj: Trajectory, fps: float, kinematics, *, where: str, report: ValidationReport) -> tuple[Trajectory, dict | None]:

@@ -58,7 +58,9 @@ from g1_mimic.motion.repair import (
     blend_from_standing,
     check_foot_skating,
     check_joint_speed,
+    check_stance_slide,
     find_bad_start,
+    fix_skating,
     level_feet,
     smooth_glitches,
     trim,
@@ -270,6 +272,8 @@ def _process(
         traj, levelled = level_feet(traj, raw.fps, kin, where=where, report=report)
         if levelled is not None:
             source["level_feet"] = levelled
+    if opts.fix_skating:
+        traj, source["fix_skating"] = fix_skating(traj, raw.fps, kin, where=where, report=report)
     joint_pos, root_quat = traj.joint_pos, traj.root_quat
     clamped_before = joint_limit_violations(joint_pos, kin.joint_names, kin.joint_limits) if opts.clamp_limits else []
     joint_pos = check_joint_limits(
@@ -304,6 +308,7 @@ def _process(
     check_feet(heights, where=where, report=report, frames=ref)
     feet_pos = bodies["body_pos_w"][:, kin.body_indices(FEET_BODIES)]
     check_foot_skating(feet_pos, heights, raw.fps, FEET_BODIES, where=where, report=report, frames=ref)
+    source["stance_slide"] = check_stance_slide(feet_pos[..., :2], heights, raw.fps, where=where, report=report)
 
     # 3. resample
     if not same_rate(raw.fps, out_fps):

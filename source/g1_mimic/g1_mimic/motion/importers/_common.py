@@ -156,6 +156,8 @@ class ImportOptions:
         blend_s: duration (s) of the standing-pose transition of ``fix_start="blend"``.
         level_feet: lower the foot that rests higher than the other by the difference, in every frame, by
             leg IK (:func:`g1_mimic.motion.repair.level_feet`).
+        fix_skating: move the root horizontally so the foot carrying the body stays planted
+            (:func:`g1_mimic.motion.repair.fix_skating`).
     """
 
     format: str | None = None
@@ -173,6 +175,7 @@ class ImportOptions:
     fix_start: str | None = None
     blend_s: float = 1.0
     level_feet: bool = False
+    fix_skating: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if v not in (None, False)}
