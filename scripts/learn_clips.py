@@ -65,6 +65,8 @@ COLUMNS = (
     ("joint_pos_rmse_rad", "joint RMSE [rad]"),
     ("sim2sim_success_rate", "sim2sim success"),
     ("standing_after_end", "standing after end"),
+    ("stance_slide", "stance-slide offset [cm]"),
+    ("fixes", "fixes"),
     ("commit", "commit"),
 )
 
@@ -440,6 +442,10 @@ def markdown(rows: list[dict]) -> str:
             return f"{v / 1e6:.1f} M"
         if key == "clip":
             return f"{v}{' (held out)' if row.get('held_out') else ''}"
+        if key == "stance_slide":  # how far a robot with planted feet falls behind this reference (largest)
+            return f"{100 * v['max_offset_m']:.0f}"
+        if key == "fixes":
+            return ", ".join(v) or "–"
         return f"{v:g}" if isinstance(v, float) else str(v)
 
     head = "| " + " | ".join(t for _, t in COLUMNS) + " |"
