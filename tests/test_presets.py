@@ -89,6 +89,21 @@ def test_cpu_learn_task_uses_reference_actions_unless_default_pose_is_selected()
         assert env_cfg.scene.num_envs == 128
 
 
+def test_cpu_learn_task_tracks_adaptively_unless_another_curriculum_is_selected():
+    from isaaclab_tasks.utils import resolve_task_config
+
+    import g1_mimic.tasks  # noqa: F401
+
+    def curriculum(task: str, overrides: list[str]) -> list[str]:
+        env_cfg, _ = resolve_task_config(task, "rsl_rl_cfg_entry_point", overrides=overrides)
+        return sorted(n for n, v in env_cfg.curriculum.__dict__.items() if v is not None and not n.startswith("_"))
+
+    assert curriculum("Isaac-G1-Mimic-CPU-Learn-v0", []) == ["tracking_std"]
+    assert curriculum("Isaac-G1-Mimic-CPU-Learn-v0", ["presets=no_curriculum"]) == []
+    assert curriculum("Isaac-G1-Mimic-CPU-Learn-v0", ["presets=adaptive_termination"]) == ["termination"]
+    assert curriculum("Isaac-G1-Mimic-v0", []) == []
+
+
 def test_task_cfgs_do_not_import_the_clip_generator():
     """The task's cfgs (and the distillation task's) load without the IK clip generator (issue 17)."""
     import subprocess

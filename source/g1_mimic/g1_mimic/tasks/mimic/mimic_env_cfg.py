@@ -594,10 +594,12 @@ class AdaptiveTrackingCurriculumCfg:
 
 @configclass
 class CurriculumPresetCfg(PresetCfg):
-    """Curriculum: ``default`` (none), ``adaptive_termination`` (:class:`AdaptiveTerminationCurriculumCfg`)
-    or ``adaptive_tracking`` (:class:`AdaptiveTrackingCurriculumCfg`)."""
+    """Curriculum: ``default`` (none; ``adaptive_tracking`` in ``Isaac-G1-Mimic-CPU-Learn-v0``),
+    ``no_curriculum``, ``adaptive_termination`` (:class:`AdaptiveTerminationCurriculumCfg`) or
+    ``adaptive_tracking`` (:class:`AdaptiveTrackingCurriculumCfg`)."""
 
     default = NoCurriculumCfg()
+    no_curriculum = NoCurriculumCfg()
     adaptive_termination = AdaptiveTerminationCurriculumCfg()
     adaptive_tracking = AdaptiveTrackingCurriculumCfg()
 
