@@ -330,6 +330,12 @@ def test_stance_slide_is_reported_and_fix_skating_plants_the_stance_foot(tmp_pat
     code, _, err = _cli("convert", ASAP_WALK, tmp_path / "walk.npz", "--fix-skating")
     assert code == 0 and "--fix-skating: the stance foot slid 0.69 m" in err
     assert load_motion(tmp_path / "walk.npz").source["stance_slide"]["max_offset_m"] < 0.05
+    # inspect measures it on canonical files too: the published walk's (0.62 m at the converted 50 Hz), none
+    # left in the fixed one
+    assert _cli("convert", ASAP_WALK, tmp_path / "walk_as_published.npz")[0] == 0
+    for name, offset, tol in (("walk_as_published.npz", 0.62, 0.03), ("walk.npz", 0.0, 0.05)):
+        code, out, _ = _cli("inspect", tmp_path / name, "--json")
+        assert code == 0 and json.loads(out)["stance_slide"]["max_offset_m"] == pytest.approx(offset, abs=tol)
 
 
 def test_level_feet_brings_the_hovering_foot_down_and_keeps_the_other_in_place(tmp_path):

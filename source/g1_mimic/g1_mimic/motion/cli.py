@@ -177,6 +177,11 @@ def _text_summary(stats: dict[str, Any], path: Path) -> str:
         if stride is not None:
             where = f"{stride['length_m']:.2f} m ({stride['foot']}, {stride['from_s']:.2f}-{stride['to_s']:.2f} s)"
         lines.append(f"widest stance:    {stats['widest_stance_m']:.2f} m between the feet; longest stride {where}")
+        slide = stats["stance_slide"]
+        lines.append(
+            f"stance slide:     {slide['slide_m']:.2f} m; a robot with planted feet ends up to {slide['max_offset_m']:.2f} m "
+            f"behind ({slide['max_offset_at_s']:.2f} s; {slide['end_offset_m']:.2f} m at the end)"
+        )
     viol = stats["limit_violations"]
     if viol:
         lines.append(f"limit violations: {len(viol)} joint(s)")

@@ -338,25 +338,30 @@ def _stance_shift_of(traj: Trajectory, fps: float, kinematics) -> tuple[np.ndarr
     return shift, slid, path
 
 
-def check_stance_slide(
-    feet_xy: np.ndarray, heights: np.ndarray, fps: float, *, where: str, report: ValidationReport
-) -> dict[str, float]:
-    """Warn when the stance foot's accumulated slide (:func:`stance_shift`) puts a robot whose feet hold more
-    than :data:`STANCE_SLIDE_WARN` away from the reference's root; returns ``{"slide_m", "max_offset_m",
-    "max_offset_at_s", "end_offset_m"}``.
+def stance_slide(feet_xy: np.ndarray, heights: np.ndarray, fps: float) -> dict[str, float]:
+    """The stance foot's slide over a clip (:func:`stance_shift`, resting heights from :func:`resting_heights`):
+    ``{"slide_m"`` (total distance slid), ``"max_offset_m"``, ``"max_offset_at_s"`` (the largest offset of a
+    robot whose feet hold from the reference's root, and when), ``"end_offset_m"}``.
 
     ``feet_xy`` ``[T, F, 2]`` foot positions (m, world), ``heights`` ``[T, F]`` their lowest points (m).
     """
     shift, slid = stance_shift(feet_xy, heights, resting_heights(heights, feet_xy, fps))
     off = np.linalg.norm(shift, axis=-1)
     k = int(np.argmax(off))
-    out = {"slide_m": slid, "max_offset_m": float(off[k]), "max_offset_at_s": k / fps, "end_offset_m": float(off[-1])}
-    if off[k] > STANCE_SLIDE_WARN:
+    return {"slide_m": slid, "max_offset_m": float(off[k]), "max_offset_at_s": k / fps, "end_offset_m": float(off[-1])}
+
+
+def check_stance_slide(
+    feet_xy: np.ndarray, heights: np.ndarray, fps: float, *, where: str, report: ValidationReport
+) -> dict[str, float]:
+    """:func:`stance_slide`, with a warning when its largest offset exceeds :data:`STANCE_SLIDE_WARN`."""
+    out = stance_slide(feet_xy, heights, fps)
+    if out["max_offset_m"] > STANCE_SLIDE_WARN:
         report.warn(
-            f"{where}: stance-foot slide: the foot carrying the body slides {slid:.2f} m over the floor in all; a robot "
-            f"whose feet hold their place falls up to {off[k]:.2f} m behind the reference's root ({k / fps:.2f} s; "
-            f"{off[-1]:.2f} m at the end) unless it takes steps the reference does not. --fix-skating moves the root "
-            "so the stance foot stays planted."
+            f"{where}: stance-foot slide: the foot carrying the body slides {out['slide_m']:.2f} m over the floor in all; "
+            f"a robot whose feet hold their place falls up to {out['max_offset_m']:.2f} m behind the reference's root "
+            f"({out['max_offset_at_s']:.2f} s; {out['end_offset_m']:.2f} m at the end) unless it takes steps the "
+            "reference does not. --fix-skating moves the root so the stance foot stays planted."
         )
     return out
 

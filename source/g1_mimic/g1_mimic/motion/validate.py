@@ -591,9 +591,12 @@ def inspect_motion(motion: Motion, kinematics=None) -> dict[str, Any]:
     list cut to the first 20), ``foot_height_min_m`` (lowest foot collision point over the clip, m)
     and ``foot_height_min_frame``, ``pelvis_path_m`` (horizontal distance the root travels, m),
     ``widest_stance_m`` (largest horizontal distance between the feet, m), ``longest_stride``
-    (:func:`longest_stride`: how far one foot travels between two rests) and ``source`` (provenance dict).
+    (:func:`longest_stride`: how far one foot travels between two rests), ``stance_slide``
+    (:func:`g1_mimic.motion.repair.stance_slide`: how far a robot whose feet hold falls behind the root) and
+    ``source`` (provenance dict).
     """
     from g1_mimic.motion.kinematics import g1_kinematics
+    from g1_mimic.motion.repair import stance_slide
 
     kin = kinematics or g1_kinematics()
     z = motion.root_pos_w[:, 2]
@@ -625,6 +628,7 @@ def inspect_motion(motion: Motion, kinematics=None) -> dict[str, Any]:
     stats["pelvis_path_m"] = float(np.linalg.norm(np.diff(motion.root_pos_w[:, :2], axis=0), axis=-1).sum())
     stats["widest_stance_m"] = None
     stats["longest_stride"] = None
+    stats["stance_slide"] = None
     if all(f in motion.body_names for f in FEET_BODIES):
         h = foot_heights(motion.body_pos_w, motion.body_quat_w, motion.body_names, kinematics=kin).min(axis=1)
         stats["foot_height_min_m"] = float(h.min())
@@ -632,6 +636,8 @@ def inspect_motion(motion: Motion, kinematics=None) -> dict[str, Any]:
         feet = motion.body_pos_w[:, [motion.body_names.index(f) for f in FEET_BODIES], :2]
         stats["widest_stance_m"] = float(np.linalg.norm(feet[:, 0] - feet[:, 1], axis=-1).max())
         stats["longest_stride"] = longest_stride(feet, motion.fps, FEET_BODIES)
+        heights = foot_heights(motion.body_pos_w, motion.body_quat_w, motion.body_names, kinematics=kin)
+        stats["stance_slide"] = stance_slide(feet, heights, motion.fps)
     return stats
 
 
