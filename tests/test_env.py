@@ -276,6 +276,41 @@ def test_targets_set_once_per_step_and_hold_over_substeps(env):
         robot.set_joint_position_target_index = inner
 
 
+def test_displaced_share_starts_the_robot_off_the_reference_path(env):
+    cmd, robot = _cmd(env), env.scene["robot"]
+    pose_range = cmd.cfg.pose_range
+
+    def offsets() -> torch.Tensor:
+        """Horizontal distance (m) of each robot root from its reference root, and the height difference."""
+        ref = cmd.ref.body_pos_w[:, cmd.root_index]
+        root = robot.data.root_link_pos_w.torch
+        return torch.linalg.norm(root[:, :2] - ref[:, :2], dim=-1), (root[:, 2] - ref[:, 2]).abs()
+
+    try:
+        cmd.cfg.pose_range = {}
+        cmd.cfg.start_at_zero = False
+        cmd.cfg.displaced_share, cmd.cfg.displacement_range = 1.0, (0.2, 0.2)
+        env.reset()
+        horizontal, vertical = offsets()
+        torch.testing.assert_close(horizontal, torch.full_like(horizontal, 0.2), atol=1e-4, rtol=0.0)
+        assert vertical.max() < 1e-4
+        cmd.cfg.displacement_range = (0.1, 0.3)
+        ids = torch.arange(env.num_envs)
+        dists = []
+        for _ in range(25):
+            cmd._resample_command(ids)
+            env.scene.update(0.0)
+            dists.append(offsets()[0])
+        dists = torch.cat(dists)
+        assert 0.1 - 1e-4 <= dists.min() and dists.max() <= 0.3 + 1e-4 and dists.std() > 0.03
+        cmd.cfg.displaced_share = 0.0
+        env.reset()
+        assert offsets()[0].max() < 1e-4
+    finally:
+        cmd.cfg.displaced_share, cmd.cfg.displacement_range, cmd.cfg.pose_range = 0.0, (0.1, 0.3), pose_range
+        env.reset()
+
+
 def test_frame0_share_starts_that_share_of_resets_at_frame_0(env):
     cmd = _cmd(env)
     try:

@@ -76,6 +76,11 @@ def test_negative_reference_lead_is_refused():
         make_env(num_envs=1, play=True, overrides=["presets=ref_actions", "env.actions.joint_pos.lead_s=-0.1"])
 
 
+def test_a_bad_displaced_start_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"displaced_share must be a share in \[0, 1\] and displacement_range"):
+        make_env(num_envs=1, play=False, overrides=["env.commands.motion.displaced_share=1.5"])
+
+
 def test_sampling_state_is_logged_during_training():
     env = make_env(num_envs=4, play=False)
     try:

@@ -671,6 +671,7 @@ class MimicEnvCfg(ManagerBasedRLEnvCfg):
         cmd.velocity_range = {}
         cmd.joint_position_range = (0.0, 0.0)
         cmd.start_at_zero = True
+        cmd.displaced_share = 0.0
         cmd.sampling = "uniform"
         cmd.debug_vis = True
 

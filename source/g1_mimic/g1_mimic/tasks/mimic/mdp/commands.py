@@ -52,6 +52,13 @@ class MotionCommand(CommandTerm):
                 f"env.commands.motion.frame0_share must be a share in [0, 1], got {cfg.frame0_share}; "
                 "e.g. env.commands.motion.frame0_share=0.2"
             )
+        lo, hi = cfg.displacement_range
+        if not (0.0 <= cfg.displaced_share <= 1.0 and 0.0 <= lo <= hi):
+            raise ValueError(
+                f"env.commands.motion.displaced_share must be a share in [0, 1] and displacement_range (m) a range "
+                f"0 <= low <= high; got {cfg.displaced_share} and {cfg.displacement_range}; e.g. "
+                "env.commands.motion.displaced_share=0.2 'env.commands.motion.displacement_range=[0.1,0.3]'"
+            )
         self.robot: Articulation = env.scene[cfg.asset_name]
         self.joint_names: list[str] = list(self.robot.joint_names)
         self.body_names: list[str] = list(cfg.body_names)
@@ -302,7 +309,8 @@ class MotionCommand(CommandTerm):
         self._ref_version += 1
 
     def _reset_robot_to_reference(self, env_ids: torch.Tensor, state: MotionState) -> None:
-        """Reference-state initialisation: put the robot on the reference root pose/velocity and joints, plus noise."""
+        """Reference-state initialisation: put the robot on the reference root pose/velocity and joints, plus noise
+        (and, for ``displaced_share`` of the resets, a horizontal displacement of the whole robot)."""
         cfg = self.cfg
         n = env_ids.numel()
         root = self.root_index
@@ -314,6 +322,13 @@ class MotionCommand(CommandTerm):
         pose_noise = math_utils.sample_uniform_from_ranges(cfg.pose_range, keys, n, device=self.device)
         vel_noise = math_utils.sample_uniform_from_ranges(cfg.velocity_range, keys, n, device=self.device)
         pos += pose_noise[:, :3]
+        if cfg.displaced_share > 0.0 and not cfg.start_at_zero:
+            # some starts off the reference's path, in a random horizontal direction: episodes that must step back
+            moved = torch.rand(n, device=self.device) < cfg.displaced_share
+            dist = math_utils.sample_uniform(*cfg.displacement_range, (n,), self.device) * moved
+            heading = math_utils.sample_uniform(-torch.pi, torch.pi, (n,), self.device)
+            pos[:, 0] += dist * torch.cos(heading)
+            pos[:, 1] += dist * torch.sin(heading)
         quat = math_utils.quat_mul(math_utils.quat_from_euler_xyz(pose_noise[:, 3], pose_noise[:, 4], pose_noise[:, 5]), quat)
         lin += vel_noise[:, :3]
         ang += vel_noise[:, 3:]
@@ -408,6 +423,15 @@ class MotionCommandCfg(CommandTermCfg):
     sampled start time, so that some episodes play the clip from its start, as evaluation does, and meet
     the deviations that build up over a whole clip (pair it with an ``episode_length_s`` as long as the
     clip). Ignored with ``start_at_zero``."""
+
+    displaced_share: float = 0.0
+    """Training: the share of resets (0 to 1) whose robot starts displaced horizontally from the reference's root
+    by a distance drawn from ``displacement_range`` in a random direction (on top of ``pose_range``), so that
+    some episodes begin off the reference's path and must step back onto it (a policy that only ever starts
+    on the path learns to hold a drift, not to make it up). Ignored with ``start_at_zero``."""
+
+    displacement_range: tuple[float, float] = (0.1, 0.3)
+    """Horizontal displacement (m) of a displaced start (``displaced_share``)."""
 
     tail_s: float = 0.0
     """Seconds the episode continues after the clip ends (the reference holds or blends, see ``tail_mode``)."""
