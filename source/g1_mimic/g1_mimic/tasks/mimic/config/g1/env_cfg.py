@@ -141,7 +141,7 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
         rewards.motion_global_anchor_pos_far = RewTerm(
             func=mdp.motion_global_anchor_position_error_exp, weight=0.5, params={"command_name": "motion", "std": 0.3}
         )
-        # the body rewards' std follow the error reached (HandsUp, 18 min: MPKPE 5.7 -> 5.0 cm, R-MPKPE 3.1 -> 2.5 cm)
+        # the body rewards' std follow the error reached (PBHC; measured in docs/performance.md, section 5)
         self.curriculum.default = self.curriculum.adaptive_tracking
         if not cuda_available():
             # 128 envs x 24 steps on mujoco_cpu: the most samples/s per update of the counts measured
