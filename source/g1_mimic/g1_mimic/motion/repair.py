@@ -34,7 +34,7 @@ import numpy as np
 
 from g1_mimic.motion import quat as Q
 from g1_mimic.motion.format import MotionFormatError
-from g1_mimic.motion.validate import MIN_FRAMES, FrameRef, ValidationReport, feet_at_rest, foot_heights
+from g1_mimic.motion.validate import MIN_FRAMES, FrameRef, ValidationReport, feet_at_rest, foot_heights, path_length
 
 #: Joint speed between consecutive frames (rad/s) above which a frame pair is a glitch.
 JOINT_GLITCH_SPEED = 30.0
@@ -334,8 +334,7 @@ def _stance_shift_of(traj: Trajectory, fps: float, kinematics) -> tuple[np.ndarr
     heights = foot_heights(bodies["body_pos_w"], bodies["body_quat_w"], kin.body_names, kinematics=kin)
     feet_xy = bodies["body_pos_w"][:, kin.body_indices(FEET_BODIES), :2]
     shift, slid = stance_shift(feet_xy, heights, resting_heights(heights, feet_xy, fps))
-    path = float(np.linalg.norm(np.diff(traj.root_pos[:, :2], axis=0), axis=-1).sum())
-    return shift, slid, path
+    return shift, slid, path_length(traj.root_pos[:, :2])
 
 
 def stance_slide(feet_xy: np.ndarray, heights: np.ndarray, fps: float) -> dict[str, float]:
@@ -372,9 +371,10 @@ def fix_skating(traj: Trajectory, fps: float, kinematics, *, where: str, report:
     The root's xy in every frame is shifted by :func:`stance_shift` (minus the stance foot's slide so
     far), repeated on the result (at most :data:`FIX_SKATING_PASSES` passes, until what is left is under
     :data:`FIX_SKATING_TOLERANCE`: planting the feet shifts the resting heights a little and so, near the
-    height threshold, which foot stands); the joint angles, the root's height and orientation are unchanged, so the pose relative to the
-    root is the clip's own and the swing foot keeps its motion relative to the body. Returns the new
-    trajectory and what was done (``slide_m``, ``max_shift_m``, ``end_shift_m``, root path lengths).
+    height threshold, which foot stands). The joint angles, the root's height and orientation are
+    unchanged, so the pose relative to the root is the clip's own and the swing foot keeps its motion
+    relative to the body. Returns the new trajectory and what was done (``slide_m``, ``max_shift_m``,
+    ``end_shift_m``, root path lengths).
     """
     shift, slid, path = _stance_shift_of(traj, fps, kinematics)
     root_pos = traj.root_pos.copy()
@@ -385,7 +385,7 @@ def fix_skating(traj: Trajectory, fps: float, kinematics, *, where: str, report:
             break
         root_pos[:, :2] += more
     shift = root_pos[:, :2] - traj.root_pos[:, :2]
-    new_path = float(np.linalg.norm(np.diff(root_pos[:, :2], axis=0), axis=-1).sum())
+    new_path = path_length(root_pos[:, :2])
     off = np.linalg.norm(shift, axis=-1)
     k = int(np.argmax(off))
     report.note(

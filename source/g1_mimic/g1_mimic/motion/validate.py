@@ -625,20 +625,25 @@ def inspect_motion(motion: Motion, kinematics=None) -> dict[str, Any]:
         "foot_height_min_frame": None,
         "source": motion.source,
     }
-    stats["pelvis_path_m"] = float(np.linalg.norm(np.diff(motion.root_pos_w[:, :2], axis=0), axis=-1).sum())
+    stats["pelvis_path_m"] = path_length(motion.root_pos_w[:, :2])
     stats["widest_stance_m"] = None
     stats["longest_stride"] = None
     stats["stance_slide"] = None
     if all(f in motion.body_names for f in FEET_BODIES):
-        h = foot_heights(motion.body_pos_w, motion.body_quat_w, motion.body_names, kinematics=kin).min(axis=1)
+        heights = foot_heights(motion.body_pos_w, motion.body_quat_w, motion.body_names, kinematics=kin)
+        h = heights.min(axis=1)
         stats["foot_height_min_m"] = float(h.min())
         stats["foot_height_min_frame"] = int(np.argmin(h))
         feet = motion.body_pos_w[:, [motion.body_names.index(f) for f in FEET_BODIES], :2]
         stats["widest_stance_m"] = float(np.linalg.norm(feet[:, 0] - feet[:, 1], axis=-1).max())
         stats["longest_stride"] = longest_stride(feet, motion.fps, FEET_BODIES)
-        heights = foot_heights(motion.body_pos_w, motion.body_quat_w, motion.body_names, kinematics=kin)
         stats["stance_slide"] = stance_slide(feet, heights, motion.fps)
     return stats
+
+
+def path_length(xy: np.ndarray) -> float:
+    """Length (m) of the path through the points ``xy`` ``[T, 2]`` (m): the sum of the steps between frames."""
+    return float(np.linalg.norm(np.diff(xy, axis=0), axis=-1).sum())
 
 
 #: A foot moving slower than this horizontally (m/s) is at rest (:func:`feet_at_rest`).
