@@ -92,6 +92,12 @@ def test_sampling_state_is_logged_during_training():
             keys |= set(extras.get("log", {}))
         assert any(k.startswith("Metrics/motion/sampling/") for k in keys), sorted(keys)
         assert any(k.startswith("Metrics/motion/clip/wave/") for k in keys)
+        # random actions end episodes: the clip's error EMA is the episode-mean body position error (m) of
+        # the robot falling away from the reference: known, positive, well below a metre after ~1 s
+        library = env.unwrapped.command_manager.get_term("motion").library
+        error = float(library.clip_error[0])
+        assert int(library.clip_episode_count[0]) > 0 and 0.005 < error < 0.5, error
+        assert "Metrics/motion/clip/wave/error" in keys
     finally:
         env.close()
 

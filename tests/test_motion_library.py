@@ -461,3 +461,50 @@ def test_clip_and_start_time_samplers_on_their_own():
     p = starts.bin_probs()
     u = 0.1 / 3
     assert torch.allclose(p[:3], torch.tensor([u, u, 1 + u]) / (1 + 3 * u)) and float(p[3]) == 1.0
+
+
+def test_clip_error_ema_is_set_by_the_first_report_then_blended():
+    """Per-clip error EMA: unknown (NaN) until reported, then the same EMA rate as the success rate."""
+    from g1_mimic.motion.sampling import ClipSampler
+
+    clips = ClipSampler(["a", "b", "c"], success_alpha=0.5)
+    assert torch.isnan(clips.clip_error).all()
+    clips.update(torch.tensor([0, 0, 1]), torch.tensor([0.0, 1.0, 0.0]), errors=torch.tensor([0.1, 0.3, 0.05]))
+    assert clips.clip_error[:2].tolist() == pytest.approx([0.2, 0.05]) and math.isnan(clips.clip_error[2].item())
+    # one more episode of a: keep = 0.5, a = 0.5 * 0.2 + 0.5 * 0.4; b untouched; no errors given: unchanged
+    clips.update(torch.tensor([0]), torch.tensor([0.0]), errors=torch.tensor([0.4]))
+    clips.update(torch.tensor([1]), torch.tensor([1.0]))
+    assert clips.clip_error[:2].tolist() == pytest.approx([0.3, 0.05])
+
+    lib = MotionLibrary([make_motion(10.0, 21, 0), make_motion(10.0, 21, 1)], J3, B2, clip_names=["hard", "easy"])
+    lib.update_failures(torch.tensor([0, 0]), torch.tensor([0.5, 1.0]), torch.tensor([True, True]), torch.tensor([0.2, 0.4]))
+    state = lib.sampling_state()
+    assert state["clip/hard/error"] == pytest.approx(0.3) and "clip/easy/error" not in state
+    saved = lib.sampling_state_tensors()
+    other = MotionLibrary([make_motion(10.0, 21, 0), make_motion(10.0, 21, 1)], J3, B2, clip_names=["hard", "easy"])
+    other.load_sampling_state_tensors(saved)
+    assert other.clip_error[0].item() == pytest.approx(0.3)
+    # a state saved before the error EMA existed loads and leaves the errors unknown
+    del saved["clip_error"]
+    fresh = MotionLibrary([make_motion(10.0, 21, 0), make_motion(10.0, 21, 1)], J3, B2, clip_names=["hard", "easy"])
+    fresh.load_sampling_state_tensors(saved)
+    assert torch.isnan(fresh.clip_error).all() and fresh.clip_episode_count.tolist() == [2, 0]
+
+
+def test_clip_table_shows_each_clips_success_error_and_share():
+    """The per-clip console table of a multi-clip training run (g1_mimic.rl.train_loop.clip_table)."""
+    from g1_mimic.rl.train_loop import clip_table
+
+    lib = MotionLibrary(
+        [make_motion(10.0, 21, 0), make_motion(10.0, 21, 1)], J3, B2, clip_names=["dance", "walk_long_name"],
+        clip_weighting="success_rate",
+    )
+    lib.update_failures(torch.tensor([0, 0, 1]), torch.tensor([1.0, 2.0, 1.0]), torch.tensor([True, False, False]),
+                        torch.tensor([0.12, 0.08, 0.031]))
+    lines = clip_table(lib, 42)
+    p = lib.clip_probs().tolist()
+    s = lib.clip_success_rate.tolist()
+    assert lines[0].startswith("[train] clips at iteration 42")
+    assert lines[1] == f"[train]   dance           success {s[0]:4.2f}  error 10.0 cm  sampled {100 * p[0]:3.0f} %"
+    assert lines[2] == f"[train]   walk_long_name  success {s[1]:4.2f}  error  3.1 cm  sampled {100 * p[1]:3.0f} %"
+    assert s[0] < s[1] and p[0] > p[1]  # the failing clip is sampled more

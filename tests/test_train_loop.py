@@ -21,3 +21,4 @@ def test_budget_progress_before_any_episode_ended_and_past_the_budget():
 def test_a_non_positive_budget_is_refused():
     with pytest.raises(ValueError, match="max_seconds must be positive, got 0"):
         install_learn_hooks(max_seconds=0)
+

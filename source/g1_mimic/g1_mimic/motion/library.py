@@ -124,6 +124,11 @@ class MotionLibrary(ClipStore):
         return self.clip_sampler.clip_success_rate
 
     @property
+    def clip_error(self) -> torch.Tensor:
+        """Per-clip EMA of the reported episode errors ``[C]`` (NaN until a clip's first report)."""
+        return self.clip_sampler.clip_error
+
+    @property
     def clip_episode_count(self) -> torch.Tensor:
         return self.clip_sampler.clip_episode_count
 
@@ -203,18 +208,23 @@ class MotionLibrary(ClipStore):
         """Flat adaptive bin index ``[N]`` of each ``(clip, time)``; times outside the clip clamp to its first/last bin."""
         return self.start_sampler.time_to_bin(clip_ids, times)
 
-    def update_failures(self, clip_ids: torch.Tensor, times: torch.Tensor, failed: torch.Tensor) -> None:
-        """Report ended episodes: update the bin failure EMAs (all bins decay) and the clip success rates.
+    def update_failures(
+        self, clip_ids: torch.Tensor, times: torch.Tensor, failed: torch.Tensor, errors: torch.Tensor | None = None
+    ) -> None:
+        """Report ended episodes: update the bin failure EMAs (all bins decay), the clip success rates
+        and, given ``errors``, the clips' error EMAs (:attr:`clip_error`).
 
         Args:
             clip_ids: ``[M]`` clip of each ended episode.
             times: ``[M]`` motion time (s) at which it ended.
             failed: ``[M]`` bool, True if it terminated (failure), False if it timed out (success).
+            errors: ``[M]`` tracking error of each episode (the task reports its episode-mean body
+                position error, m), or None.
         """
         clip_ids = clip_ids.to(self.device)
         failed_f = failed.to(device=self.device, dtype=torch.float32)
         self.start_sampler.update(clip_ids, times, failed_f)
-        self.clip_sampler.update(clip_ids, failed_f)
+        self.clip_sampler.update(clip_ids, failed_f, None if errors is None else errors.to(self.device))
         self._dirty = True
 
     def sampling_state_tensors(self) -> dict[str, torch.Tensor]:
@@ -226,11 +236,15 @@ class MotionLibrary(ClipStore):
             "clip_probs": self.clip_probs().clone(),
             "clip_episode_count": self.clip_episode_count.clone(),
             "clip_failure_count": self.clip_failure_count.clone(),
+            "clip_error": self.clip_error.clone(),
         }
 
     def load_sampling_state_tensors(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore the EMAs and counts saved by :meth:`sampling_state_tensors` (same clips required)."""
-        for key in ("bin_failure_ema", "clip_success_rate", "clip_episode_count", "clip_failure_count"):
+        """Restore the EMAs and counts saved by :meth:`sampling_state_tensors` (same clips required; a
+        state saved before the error EMA existed leaves it unknown)."""
+        for key in ("bin_failure_ema", "clip_success_rate", "clip_episode_count", "clip_failure_count", "clip_error"):
+            if key == "clip_error" and key not in state:
+                continue
             dst = getattr(self, key)
             src = state[key]
             if tuple(src.shape) != tuple(dst.shape):
@@ -250,7 +264,8 @@ class MotionLibrary(ClipStore):
         1 = uniform, as BeyondMimic's ``sampling_entropy``), ``adaptive/top1_prob`` (largest
         within-clip bin probability over all clips) and, per clip when ``per_clip`` (default: if
         ``num_clips <= max_logged_clips``): ``clip/<name>/success_rate``, ``clip/<name>/prob``,
-        ``clip/<name>/bin_entropy``, ``clip/<name>/top1_bin_prob``, ``clip/<name>/top1_bin_time`` (s, bin start).
+        ``clip/<name>/bin_entropy``, ``clip/<name>/top1_bin_prob``, ``clip/<name>/top1_bin_time`` (s, bin start)
+        and, once the clip has reported errors, ``clip/<name>/error`` (:attr:`clip_error`).
         """
         self._refresh()
         starts = self.start_sampler
@@ -296,11 +311,13 @@ class MotionLibrary(ClipStore):
         if per_clip is None:
             per_clip = C <= max_logged_clips
         if per_clip:
-            rows = torch.stack([self.clip_success_rate, pc, bin_entropy, top_prob, top_time], dim=1).tolist()
-            for name, (sr, prob, ent, top, top_t) in zip(self.clip_names, rows, strict=True):
+            rows = torch.stack([self.clip_success_rate, pc, bin_entropy, top_prob, top_time, self.clip_error], dim=1).tolist()
+            for name, (sr, prob, ent, top, top_t, err) in zip(self.clip_names, rows, strict=True):
                 out[f"clip/{name}/success_rate"] = sr
                 out[f"clip/{name}/prob"] = prob
                 out[f"clip/{name}/bin_entropy"] = ent
                 out[f"clip/{name}/top1_bin_prob"] = top
                 out[f"clip/{name}/top1_bin_time"] = top_t
+                if not math.isnan(err):
+                    out[f"clip/{name}/error"] = err
         return out

@@ -108,6 +108,9 @@ class ClipSampler:
         #: Episodes and failures reported per clip ``[C]`` since construction.
         self.clip_episode_count = torch.zeros(C, dtype=torch.long, device=self.device)
         self.clip_failure_count = torch.zeros(C, dtype=torch.long, device=self.device)
+        #: Per-clip EMA of the ended episodes' tracking error ``[C]`` (what the caller reports, e.g. the
+        #: episode-mean body position error in m; same rate as the success EMA); NaN until a report.
+        self.clip_error = torch.full((C,), float("nan"), device=self.device)
 
     def probs(self) -> torch.Tensor:
         """Clip sampling probabilities ``[C]`` (static weights times the success-rate factor), summing to 1."""
@@ -116,16 +119,25 @@ class ClipSampler:
             w = w * (1.0 - self.clip_success_rate).clamp(min=self.success_floor)
         return w / w.sum()
 
-    def update(self, clip_ids: torch.Tensor, failed: torch.Tensor) -> None:
+    def update(self, clip_ids: torch.Tensor, failed: torch.Tensor, errors: torch.Tensor | None = None) -> None:
         """Report ended episodes (``failed [M]`` float 0/1 per clip index ``clip_ids [M]``): success EMAs and counts.
 
         ``n`` episodes of a clip in one call: ``s <- d s + (1 - d) mean_success`` with ``d = (1 - alpha)^n``.
+        ``errors [M]`` (optional, one tracking error per episode) update :attr:`clip_error` the same
+        way; a clip's first report sets it.
         """
         episodes = torch.zeros(self.num_clips, device=self.device).index_add_(0, clip_ids, torch.ones_like(failed))
         failures = torch.zeros(self.num_clips, device=self.device).index_add_(0, clip_ids, failed)
         mean_success = (episodes - failures) / episodes.clamp(min=1.0)
         keep = (1.0 - self.success_alpha) ** episodes
         self.clip_success_rate.mul_(keep).add_((1.0 - keep) * mean_success)
+        if errors is not None:
+            sums = torch.zeros(self.num_clips, device=self.device).index_add_(0, clip_ids, errors.to(torch.float32))
+            mean_error = sums / episodes.clamp(min=1.0)
+            blended = keep * self.clip_error + (1.0 - keep) * mean_error
+            first = torch.isnan(self.clip_error)
+            updated = torch.where(first, mean_error, blended)
+            self.clip_error.copy_(torch.where(episodes > 0, updated, self.clip_error))
         self.clip_episode_count += episodes.long()
         self.clip_failure_count += failures.long()
 

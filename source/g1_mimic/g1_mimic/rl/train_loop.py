@@ -9,7 +9,9 @@
 - training stops after the iteration that crosses a wall-clock budget, or after the iteration
   running when SIGINT (Ctrl-C) or SIGTERM arrives, and then saves ``model_<iteration>.pt`` (atomically,
   with :func:`g1_mimic.rl.checkpoint.install_atomic_runner_save`) and closes the log writer, exactly
-  as at the end of a full ``learn``; a second signal exits at once (status 130).
+  as at the end of a full ``learn``; a second signal exits at once (status 130);
+- a run on more than one clip prints each clip's training success, error and sampling share
+  (:func:`clip_table`) every ``CLIP_TABLE_EVERY_S`` and when a budget or signal stops it.
 
 Single-process only for the budget: ranks of a distributed run would stop at different iterations.
 """
@@ -49,6 +51,9 @@ class _StopRequest:
 PROGRESS_EVERY_S = 30.0
 """Seconds between the budget progress lines of a ``--max_minutes`` run."""
 
+CLIP_TABLE_EVERY_S = 300.0
+"""Seconds between the per-clip tables of a multi-clip run (:func:`clip_table`)."""
+
 
 def budget_progress(iteration: int, elapsed_s: float, budget_s: float, episode_lengths) -> str:
     """One progress line of a wall-clock-budgeted run: iteration, minutes spent of the budget, the ETA
@@ -61,6 +66,36 @@ def budget_progress(iteration: int, elapsed_s: float, budget_s: float, episode_l
         f"[train] iteration {iteration}: {elapsed_s / 60:.1f} of {budget_s / 60:.1f} min, "
         f"ETA {int(left // 60)}:{int(left % 60):02d}{mean}"
     )
+
+
+def clip_table(library, iteration: int) -> list[str]:
+    """Console lines of a multi-clip run's per-clip training state, one clip per line in the library's
+    order: the success EMA (share of episodes ended by time-out), the episode-mean body position error
+    EMA (cm; ``-`` before the clip's first ended episode) and the clip's current sampling share.
+
+    ``library`` is the task's :class:`~g1_mimic.motion.library.MotionLibrary`.
+    """
+    success = library.clip_success_rate.tolist()
+    error = library.clip_error.tolist()
+    share = library.clip_probs().tolist()
+    width = max(len(n) for n in library.clip_names)
+    lines = [f"[train] clips at iteration {iteration} (training success EMA, body position error EMA, sampled share):"]
+    for name, s, e, p in zip(library.clip_names, success, error, share, strict=True):
+        err = "   -   " if e != e else f"{100.0 * e:4.1f} cm"
+        lines.append(f"[train]   {name:<{width}}  success {s:4.2f}  error {err}  sampled {100.0 * p:3.0f} %")
+    return lines
+
+
+def _motion_library(runner):
+    """The multi-clip motion library of the runner's env (a command term with a ``library`` of more
+    than one clip), or None."""
+    env = getattr(getattr(runner, "env", None), "unwrapped", None)
+    manager = getattr(env, "command_manager", None)
+    for name in getattr(manager, "active_terms", []):
+        library = getattr(manager.get_term(name), "library", None)
+        if library is not None and library.num_clips > 1:
+            return library
+    return None
 
 
 def install_learn_hooks(
@@ -95,7 +130,8 @@ def install_learn_hooks(
         log = logger.log
 
         started = time.monotonic()
-        last_line = [started]
+        last_line = [started, started]
+        library = _motion_library(self)
 
         def log_then_check(*args, **kwargs):
             log(*args, **kwargs)
@@ -103,6 +139,9 @@ def install_learn_hooks(
             if deadline is not None and now - last_line[0] >= PROGRESS_EVERY_S:
                 last_line[0] = now
                 print(budget_progress(self.current_learning_iteration, now - started, max_seconds, logger.lenbuffer), flush=True)
+            if library is not None and now - last_line[1] >= CLIP_TABLE_EVERY_S:
+                last_line[1] = now
+                print("\n".join(clip_table(library, self.current_learning_iteration)), flush=True)
             if request.signal_name is not None:
                 raise StopTraining(f"{request.signal_name} received")
             if deadline is not None and now >= deadline:
@@ -114,6 +153,8 @@ def install_learn_hooks(
         except StopTraining as reason:
             it = self.current_learning_iteration
             print(f"[train] {reason} after iteration {it}: saving and stopping", flush=True)
+            if library is not None:
+                print("\n".join(clip_table(library, it)), flush=True)
             if logger.writer is not None:
                 path = os.path.join(logger.log_dir, f"model_{it}.pt")
                 self.save(path)

@@ -237,16 +237,34 @@ class MotionCommand(CommandTerm):
     def reset(self, env_ids: Sequence[int] | slice | None = None) -> dict[str, torch.Tensor]:
         """Reset (see :class:`CommandTerm`), adding the library's sampling state to the logs.
 
-        The sampling state (per-clip success rates and probabilities, adaptive-bin entropy) is
+        The ending episodes are reported to the library first (:meth:`_report_ended_episodes`). The
+        sampling state (per-clip success rates, errors and probabilities, adaptive-bin entropy) is
         added at most every ``cfg.sampling_log_interval`` env steps; it appears in the training
         logs as ``Metrics/<command name>/sampling/...`` and ``.../clip/<name>/...``.
         """
+        self._report_ended_episodes(env_ids)
         extras = super().reset(env_ids)
         step = int(self._env.common_step_counter)
         if step > 0 and step - self._last_sampling_log >= self.cfg.sampling_log_interval:
             self._last_sampling_log = step
             extras.update(self.library.sampling_state())
         return extras
+
+    def _report_ended_episodes(self, env_ids: Sequence[int] | slice | None) -> None:
+        """Tell the library how the episodes of ``env_ids`` ended: clip, motion time (s), failed
+        (terminated) or not, and the episode-mean body position error (m, the ``error_body_pos``
+        metric, read before the base class zeroes it). Nothing at start-up, when no episode has run."""
+        if self._env.common_step_counter == 0:
+            return
+        if env_ids is None or isinstance(env_ids, slice):
+            ids = self._env_ids_all[slice(None) if env_ids is None else env_ids]
+        else:
+            ids = torch.as_tensor(env_ids, device=self.device).long()
+        if ids.numel() == 0:
+            return
+        failed = self._env.termination_manager.terminated[ids]
+        errors = self._metric_table[ids, METRIC_NAMES.index("body_pos")]
+        self.library.update_failures(self.clip_ids[ids], self.time_s[ids], failed, errors)
 
     def _update_metrics(self):
         """Per-step tracking errors, kept as each env's running mean over its current episode.
@@ -279,10 +297,6 @@ class MotionCommand(CommandTerm):
         env_ids = self._env_ids_all[env_ids] if isinstance(env_ids, slice) else torch.as_tensor(env_ids, device=self.device).long()
         if env_ids.numel() == 0:
             return
-        # report how the finished episodes ended (not at start-up, when nothing has run yet)
-        if self._env.common_step_counter > 0:
-            failed = self._env.termination_manager.terminated[env_ids]
-            self.library.update_failures(self.clip_ids[env_ids], self.time_s[env_ids], failed)
         if self.cfg.start_at_zero:
             clips, times = self.library.sample(env_ids.numel())
             times = torch.zeros_like(times)
