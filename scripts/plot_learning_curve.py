@@ -7,6 +7,8 @@ Reads the run's TensorBoard events (written by rsl_rl through Isaac Lab): ``Trai
 the clip's end, an EMA over episodes from random start times), the motion command's per-episode metrics
 ``Metrics/motion/error_body_pos`` (m), ``error_anchor_pos`` (m), ``error_joint_pos`` (rad), PPO's
 learning rate (log scale) and the policy's mean action noise std.
+A run on more than one clip also gets ``<out stem>_clips.png``: per clip, the training success EMA and
+the episode-mean body position error EMA (``Metrics/motion/clip/<name>/success_rate``, ``.../error``).
 ``--json`` also writes the series (x = iteration, plus wall-clock seconds since the first point);
 ``--summary`` prints each series' first value, 10th/50th/90th percentiles and last value.
 """
@@ -29,6 +31,14 @@ SERIES = {
     "Policy/mean_std": "action noise std",
 }
 LOG_SCALE = {"Loss/learning_rate"}
+CLIP_PREFIX = "Metrics/motion/clip/"
+CLIP_SERIES = {"success_rate": ("training success EMA", 1.0), "error": ("body position error EMA [cm]", 100.0)}
+"""Per-clip series: tag suffix -> (axis label, scale of the plotted value)."""
+
+
+def is_clip_tag(tag: str) -> bool:
+    """``Metrics/motion/clip/<name>/<series>`` with a series of :data:`CLIP_SERIES`."""
+    return tag.startswith(CLIP_PREFIX) and tag.rsplit("/", 1)[-1] in CLIP_SERIES
 
 
 def summary_lines(series: dict[str, list[tuple[int, float, float]]]) -> list[str]:
@@ -54,11 +64,33 @@ def read_series(run_dir: Path) -> dict[str, list[tuple[int, float, float]]]:
     for f in files:
         acc = EventAccumulator(str(f), size_guidance={"scalars": 0})
         acc.Reload()
-        for tag in SERIES:
-            if tag in acc.Tags().get("scalars", []):
+        for tag in acc.Tags().get("scalars", []):
+            if tag in SERIES or is_clip_tag(tag):
                 out.setdefault(tag, []).extend((e.step, e.value, e.wall_time) for e in acc.Scalars(tag))
     t0 = min((pts[0][2] for pts in out.values() if pts), default=0.0)
     return {k: [(s, v, w - t0) for s, v, w in sorted(pts)] for k, pts in out.items()}
+
+
+def plot_clips(series: dict[str, list[tuple[int, float, float]]], out: Path, plt) -> Path | None:
+    """Per-clip training success and error over iterations, one line per clip, into ``out``; nothing
+    (None) unless at least two clips were logged."""
+    names = sorted({t[len(CLIP_PREFIX):].rsplit("/", 1)[0] for t in series if is_clip_tag(t)})
+    if len(names) < 2:
+        return None
+    fig, axes = plt.subplots(len(CLIP_SERIES), 1, figsize=(9, 3.0 * len(CLIP_SERIES)), sharex=True)
+    cmap = plt.get_cmap("tab20")
+    for ax, (key, (label, scale)) in zip(axes, CLIP_SERIES.items(), strict=True):
+        for i, name in enumerate(names):
+            pts = series.get(f"{CLIP_PREFIX}{name}/{key}", [])
+            ax.plot([p[0] for p in pts], [scale * p[1] for p in pts], lw=1.0, color=cmap(i % 20), label=name)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    axes[-1].set_xlabel("PPO iteration")
+    fig.suptitle(f"{len(names)} clips: per-clip training state", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,14 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary", action="store_true", help="print first, p10/p50/p90 and last value of each series")
     args = parser.parse_args(argv)
     series = read_series(args.run_dir)
-    if not series:
-        raise SystemExit(f"[plot] none of {list(SERIES)} logged in {args.run_dir}")
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     tags = [t for t in SERIES if t in series]
+    if not tags:
+        raise SystemExit(f"[plot] none of {list(SERIES)} logged in {args.run_dir}")
     fig, axes = plt.subplots(len(tags), 1, figsize=(7, 2.1 * len(tags)), sharex=True)
     axes = [axes] if len(tags) == 1 else list(axes)
     for ax, tag in zip(axes, tags, strict=True):
@@ -96,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     print(f"[plot] wrote {out}")
+    clips_png = plot_clips(series, out.with_name(f"{out.stem}_clips.png"), plt)
+    if clips_png is not None:
+        print(f"[plot] wrote {clips_png}")
     if args.summary:
         print("\n".join(summary_lines(series)))
     if args.json:

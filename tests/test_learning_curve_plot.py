@@ -1,0 +1,48 @@
+"""scripts/plot_learning_curve.py on event files written here: the per-clip figure of a multi-clip run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from torch.utils.tensorboard import SummaryWriter
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _write_run(run: Path, clips: list[str]) -> None:
+    writer = SummaryWriter(str(run))
+    for it in range(3):
+        writer.add_scalar("Train/mean_episode_length", 50.0 + 10 * it, it)
+        for k, name in enumerate(clips):
+            writer.add_scalar(f"Metrics/motion/clip/{name}/success_rate", 0.1 * (it + k), it)
+            writer.add_scalar(f"Metrics/motion/clip/{name}/error", 0.2 - 0.05 * it, it)
+            writer.add_scalar(f"Metrics/motion/clip/{name}/prob", 0.5, it)  # not plotted
+    writer.close()
+
+
+def _plot(run: Path, out: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(REPO / "scripts" / "plot_learning_curve.py"), str(run), "--out", str(out), "--json", str(out.with_suffix(".json"))]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True)
+
+
+def test_a_multi_clip_run_gets_a_per_clip_figure(tmp_path):
+    run = tmp_path / "run"
+    _write_run(run, ["dance", "walk"])
+    proc = _plot(run, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 5_000
+    assert (tmp_path / "curve_clips.png").stat().st_size > 5_000
+    assert f"wrote {tmp_path / 'curve_clips.png'}" in proc.stdout
+    series = json.loads((tmp_path / "curve.json").read_text())
+    assert [round(p["value"], 4) for p in series["Metrics/motion/clip/walk/success_rate"]] == [0.1, 0.2, 0.3]
+    assert [round(p["value"], 4) for p in series["Metrics/motion/clip/dance/error"]] == [0.2, 0.15, 0.1]
+    assert "Metrics/motion/clip/dance/prob" not in series
+
+
+def test_a_single_clip_run_gets_no_per_clip_figure(tmp_path):
+    run = tmp_path / "run"
+    _write_run(run, ["wave"])
+    _plot(run, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").exists() and not (tmp_path / "curve_clips.png").exists()
