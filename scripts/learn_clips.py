@@ -384,13 +384,21 @@ def write_motion_list(path: Path, clips: list[Path]) -> Path:
     return atomic_write_text(path, "\n".join(lines) + "\n")
 
 
+TOGETHER_CLIP_WEIGHTING = "success_rate"
+"""Clip choice of a --together run unless its overrides set one: weight x max(1 - success EMA, 0.1)."""
+
+
 def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> list[dict]:
     """One policy for all ``clips`` but the held-out ones (issue 16): train on the YAML list of the
-    trained clips, choose a checkpoint on them, then evaluate every clip (held-out ones zero-shot) with
+    trained clips (clips drawn by success rate, :data:`TOGETHER_CLIP_WEIGHTING`, unless the overrides
+    choose ``clip_weighting``), choose a checkpoint on them, then evaluate every clip (held-out ones zero-shot) with
     ``--episodes`` episodes each, export a policy graph holding every clip and sim2sim each. One row per clip."""
     trained = [c for c in clips if not any(s in c.stem for s in args.held_out)]
     if not trained:
         raise SystemExit(f"[learn_clips] --together: every clip is held out ({args.held_out}); nothing to train on")
+    if not any("clip_weighting" in o for o in args.overrides):
+        # the clips that fail are drawn more often (VideoMimic), so that none stops learning
+        args.overrides = [*args.overrides, f"env.commands.motion.clip_weighting={TOGETHER_CLIP_WEIGHTING}"]
     stem = args.json.stem
     log = work / f"{stem}_together.log"
     log.write_text("")

@@ -280,6 +280,7 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
     hands, walk = rows["g1moves_B_HandsUp_29dof_60hz"], rows["asap_walk_23dof_30hz"]
     assert hands["mode"] == walk["mode"] == "together" and hands["run_dir"] == walk["run_dir"]
     assert not hands["held_out"] and walk["held_out"]
+    assert hands["overrides"] == ["env.commands.motion.clip_weighting=success_rate"]  # --together's default
     assert hands["eval_episodes"] == walk["eval_episodes"] == 1
     assert walk["length_s"] == pytest.approx(5.02, abs=0.02) and hands["length_s"] == pytest.approx(7.34, abs=0.02)
     run = tmp_path / hands["run_dir"]
