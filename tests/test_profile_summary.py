@@ -17,6 +17,11 @@ thread (10): MainThread;learn (runner.py:5);update (ppo.py:7) 3
 thread (11): Thread-1;worker (pool.py:3) 40
 """
 
+#: py-spy writes a sample without any Python frame (native code only) as a bare count
+NO_FRAME_RAW = """learn (runner.py:5);step (env.py:9) 3
+ 2
+"""
+
 
 def test_shares_of_the_main_thread(tmp_path, capsys):
     raw = tmp_path / "train.raw"
@@ -28,6 +33,13 @@ def test_shares_of_the_main_thread(tmp_path, capsys):
     assert profile_summary.main([str(raw), "--top", "2"]) == 0
     out = capsys.readouterr().out
     assert "10 samples" in out and " 60.0 %  _run_all (solver.py)" in out
+
+
+def test_samples_without_a_python_frame_count_under_their_own_key(tmp_path):
+    raw = tmp_path / "train.raw"
+    raw.write_text(NO_FRAME_RAW)
+    total, inclusive, own = profile_summary.summarise(raw)
+    assert total == 5 and own["(no Python frame)"] == 2 and inclusive["learn (runner.py)"] == 3
 
 
 @pytest.mark.parametrize("text", ["not a profile\n", "a;b c\n"])

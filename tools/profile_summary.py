@@ -19,6 +19,10 @@ import sys
 from pathlib import Path
 
 
+NO_FRAME = "(no Python frame)"
+"""Key of the samples py-spy took while the thread had no Python frame on its stack."""
+
+
 def _frame_key(frame: str) -> str:
     """``"fn (path/file.py:12)"`` -> ``"fn (file.py)"``."""
     name, _, where = frame.partition(" (")
@@ -35,6 +39,11 @@ def summarise(path: Path) -> tuple[int, collections.Counter, collections.Counter
         if not line.strip():
             continue
         stack, _, count = line.rpartition(" ")
+        if not stack.strip() and count.isdigit():  # a sample without a Python frame (native code only)
+            total += int(count)
+            own[NO_FRAME] += int(count)
+            inclusive[NO_FRAME] += int(count)
+            continue
         if not stack or not count.isdigit():
             raise ValueError(f"{path}:{k}: not py-spy raw output ('frame;frame;... count'); record with -f raw")
         frames = stack.split(";")
