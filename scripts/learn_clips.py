@@ -2,7 +2,8 @@
 
     python scripts/learn_clips.py ../shared/data/motions/real --minutes 60 --json docs/results/real_clips.json
         [--clips JazzWalk HandsUp] [--held_out Move8 ShortMove12] [--task Isaac-G1-Mimic-CPU-Learn-v0]
-        [--seed 1] [--episodes 32] [--markdown table.md] [--redo] [--together] [--fix fix_skating]
+        [--seed 1] [--episodes 32] [--markdown table.md] [--redo] [--together | --distill EXPERTS.json]
+        [--fix fix_skating]
         [-- HYDRA_OVERRIDES...]
 
 For every motion file of FOLDER (any format ``scripts/motion.py convert`` reads, converted with its
@@ -32,6 +33,13 @@ run's budget): on a YAML list of the clips not ``--held_out``, choosing its chec
 zero-shot), exports a policy graph holding every clip and sim2sims each (``<run>/sim2sim_<clip>.json``
 and ``.gif``). One row per clip, all with the same run, ``"mode": "together"``.
 
+``--distill EXPERTS.json`` distils per-clip experts into one student instead (multi-expert DAgger,
+``scripts/distill.py``; ``--minutes`` is the student's budget): the expert of each clip not
+``--held_out`` is the best row of that clip (same ``--fix``) in the per-clip table ``EXPERTS.json``; the
+student is trained on the experts' own clip files, then chosen, evaluated (held-out clips zero-shot),
+exported and sim2simmed as with ``--together``. Rows are tagged ``"mode": "distilled"`` and carry their
+expert's figures (``expert``) and the experts' training minutes in all (``experts_minutes``).
+
 ``--stress`` adds ``sim2sim_stress`` to each row: sim2sim under a 0.5 m/s push at 30 % of the clip, a
 one-step control delay and friction 0.5 (success and MPKPE each; for the robust task, issue 14).
 """
@@ -50,6 +58,8 @@ from pathlib import Path
 from g1_mimic.cliargs import positive
 
 REPO = Path(__file__).resolve().parents[1]
+#: The task a ``--distill`` student trains on (scripts/distill.py's).
+DISTILL_TASK = "Isaac-G1-Mimic-CPU-Distill-v0"
 #: Repairs of ``scripts/motion.py convert`` that ``--fix`` may ask for (boolean ``ImportOptions`` fields).
 IMPORT_FIXES = ("fix_skating", "level_feet", "smooth_glitches", "clamp_limits")
 COLUMNS = (
@@ -91,13 +101,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--held_out",
         nargs="*",
         default=[],
-        help="clips (name substrings) kept out of the tuning (tagged); with --together also out of training",
+        help="clips (name substrings) kept out of the tuning (tagged); with --together or --distill also out of training",
     )
     p.add_argument(
         "--together",
         action="store_true",
         help="one policy for all the clips (but --held_out ones, evaluated zero-shot) instead of one per clip; "
         "--minutes is then the whole run's budget",
+    )
+    p.add_argument(
+        "--distill",
+        type=Path,
+        default=None,
+        metavar="EXPERTS_JSON",
+        help="one student distilled from the per-clip experts of this learn_clips table (DAgger) instead of one policy "
+        "per clip; --held_out clips are left out and evaluated zero-shot; --minutes is the student's budget",
     )
     p.add_argument(
         "--fix",
@@ -119,6 +137,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--video_size", nargs=2, type=positive(int), default=[320, 240], metavar=("W", "H"), help="GIF size (pixels)"
     )
     args = p.parse_args(argv)
+    if args.together and args.distill is not None:
+        p.error("--together and --distill are two ways to train one policy for the clips; choose one")
+    if args.distill is not None:
+        args.task = DISTILL_TASK
     args.overrides = overrides
     return args
 
@@ -198,28 +220,29 @@ def iterations_and_steps(run_dir: Path, checkpoint: Path) -> tuple[int, int]:
 def train_run(motion: Path, args: argparse.Namespace, log: Path) -> tuple[Path, Path, dict]:
     """Train on ``motion`` (a clip or a YAML list); returns (run folder, last checkpoint, the run's facts for
     its rows: minutes, iterations, env steps, run folder, the commit that trained, date)."""
+    train = [sys.executable, str(REPO / "scripts" / "train.py"), "--task", args.task, "--max_minutes", f"{args.minutes:g}"]
+    train += ["--motion", str(motion), "--seed", str(args.seed), "--headless", *args.overrides]
+    return _train(train, f"training on {motion}", log, args)
+
+
+def distill_run(experts: list[Path], motion_list: Path, args: argparse.Namespace, log: Path) -> tuple[Path, Path, dict]:
+    """``scripts/distill.py`` with ``experts`` (checkpoints, one per clip; their clips written to ``motion_list``);
+    returns what :func:`train_run` returns."""
+    cmd = [sys.executable, str(REPO / "scripts" / "distill.py"), "--experts", *map(str, experts)]
+    cmd += ["--motion_list", str(motion_list), "--max_minutes", f"{args.minutes:g}", "--seed", str(args.seed)]
+    return _train([*cmd, "--headless", *args.overrides], "distilling the experts", log, args)
+
+
+def _train(cmd: list[str], what: str, log: Path, args: argparse.Namespace) -> tuple[Path, Path, dict]:
+    """Run a training command (``scripts/train.py`` or a script built on it) and collect its run's facts."""
     from g1_mimic.rl.checkpoint import latest_checkpoint
 
     t0 = dt.datetime.now(dt.UTC)
     commit = git_commit()  # the code that trains (the tree may change while the run goes)
-    train = [
-        sys.executable,
-        str(REPO / "scripts" / "train.py"),
-        "--task",
-        args.task,
-        "--max_minutes",
-        f"{args.minutes:g}",
-        "--motion",
-        str(motion),
-        "--seed",
-        str(args.seed),
-        "--headless",
-        *args.overrides,
-    ]
-    status, text = run(train, log)
+    status, text = run(cmd, log)
     m = re.search(r"\[train\] run folder: (\S+)", text)
     if status != 0 or m is None:
-        raise SystemExit(f"[learn_clips] training on {motion} failed (exit {status}); log: {log}")
+        raise SystemExit(f"[learn_clips] {what} failed (exit {status}); log: {log}")
     run_dir = Path(m.group(1)).resolve()  # relative to the working directory, like logs/
     last = latest_checkpoint(run_dir)
     iterations, env_steps = iterations_and_steps(run_dir, last)
@@ -388,28 +411,85 @@ TOGETHER_CLIP_WEIGHTING = "success_rate"
 """Clip choice of a --together run unless its overrides set one: weight x max(1 - success EMA, 0.1)."""
 
 
+#: An expert's figures a ``--distill`` row carries beside the student's (``expert``).
+EXPERT_KEYS = (
+    "run_dir", "checkpoint", "commit", "minutes", "iterations", "success_rate", "mpkpe_m", "r_mpkpe_m",
+    "joint_pos_rmse_rad", "sim2sim_success_rate",
+)
+
+
+def expert_rows(clips: list[Path], args: argparse.Namespace) -> dict[str, dict]:
+    """Per clip stem, the per-clip row of ``--distill``'s table that teaches it: of the rows of that clip
+    converted with the same ``--fix`` repairs, the best (success, then MPKPE); exits naming the fix when
+    a clip has none or its checkpoint or clip file is gone."""
+    table = args.distill
+    if not table.is_file():
+        raise SystemExit(
+            f"[learn_clips] --distill {table}: no such table; train the experts first: "
+            f"python scripts/learn_clips.py FOLDER --minutes M --json {table}"
+        )
+    rows = json.loads(table.read_text()).get("rows", [])
+    fixes = sorted(args.fix)
+    with_fixes = f" --fix {' '.join(fixes)}" if fixes else ""
+    out = {}
+    for clip in clips:
+        rows_of_clip = [
+            r for r in rows
+            if r["clip"] == clip.stem and r.get("mode", "per_clip") == "per_clip" and sorted(r.get("fixes") or {}) == fixes
+        ]
+        if not rows_of_clip:
+            raise SystemExit(
+                f"[learn_clips] --distill {table}: no per-clip row of {clip.stem} converted with{with_fixes or 'out --fix'}; "
+                f"train its expert first: python scripts/learn_clips.py FOLDER --clips {clip.stem} --minutes M "
+                f"--json {table}{with_fixes}"
+            )
+        best = max(rows_of_clip, key=lambda r: (r["success_rate"], -r["mpkpe_m"]))
+        checkpoint = Path(best["run_dir"]) / best["checkpoint"]
+        for what, path in (("checkpoint", checkpoint), ("clip file", Path(best["file"]))):
+            if not path.is_file():
+                raise SystemExit(
+                    f"[learn_clips] --distill {table}: the expert of {clip.stem} has no {what} {path} (run folders are "
+                    "relative to where learn_clips ran; run it from there, or retrain the expert)"
+                )
+        out[clip.stem] = best
+    return out
+
+
 def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> list[dict]:
-    """One policy for all ``clips`` but the held-out ones (issue 16): train on the YAML list of the
-    trained clips (clips drawn by success rate, :data:`TOGETHER_CLIP_WEIGHTING`, unless the overrides
-    choose ``clip_weighting``), choose a checkpoint on them, then evaluate every clip (held-out ones zero-shot) with
+    """One policy for all ``clips`` but the held-out ones (issue 16), by multi-clip PPO (``--together``) or by
+    distilling per-clip experts (``--distill``).
+
+    ``--together`` trains on the YAML list of the trained clips (clips drawn by success rate,
+    :data:`TOGETHER_CLIP_WEIGHTING`, unless the overrides choose ``clip_weighting``); ``--distill`` trains a
+    student with each trained clip's expert (:func:`expert_rows`), on the experts' own clip files. Then both
+    choose a checkpoint on the trained clips, evaluate every clip (held-out ones zero-shot) with
     ``--episodes`` episodes each, export a policy graph holding every clip and sim2sim each. One row per clip."""
+    mode = "together" if args.distill is None else "distilled"
     trained = [c for c in clips if not any(s in c.stem for s in args.held_out)]
     if not trained:
-        raise SystemExit(f"[learn_clips] --together: every clip is held out ({args.held_out}); nothing to train on")
-    if not any("clip_weighting" in o for o in args.overrides):
+        raise SystemExit(f"[learn_clips] --{mode}: every clip is held out ({args.held_out}); nothing to train on")
+    stem = args.json.stem
+    log = work / f"{stem}_{mode}.log"
+    log.write_text("")
+    experts = {} if args.distill is None else expert_rows(trained, args)
+    if experts:  # the student learns each clip from the file its expert learnt it on
+        clips = [Path(experts[c.stem]["file"]) if c.stem in experts else c for c in clips]
+        trained = [Path(experts[c.stem]["file"]) for c in trained]
+    elif not any("clip_weighting" in o for o in args.overrides):
         # the clips that fail are drawn more often (VideoMimic), so that none stops learning
         args.overrides = [*args.overrides, f"env.commands.motion.clip_weighting={TOGETHER_CLIP_WEIGHTING}"]
-    stem = args.json.stem
-    log = work / f"{stem}_together.log"
-    log.write_text("")
-    train_list = write_motion_list(work / f"{stem}_trained.yaml", trained)
     all_list = write_motion_list(work / f"{stem}_all.yaml", clips)
+    how = "distilling their experts into one student" if experts else "one policy"
     print(
-        f"[learn_clips] --together: one policy on {len(trained)} clip(s), {len(clips) - len(trained)} held out "
+        f"[learn_clips] --{mode}: {how} on {len(trained)} clip(s), {len(clips) - len(trained)} held out "
         f"(evaluated zero-shot); training {args.minutes:g} min",
         flush=True,
     )
-    run_dir, last, facts = train_run(train_list, args, log)
+    if experts:
+        checkpoints = [Path(r["run_dir"]) / r["checkpoint"] for r in experts.values()]
+        run_dir, last, facts = distill_run(checkpoints, work / f"{stem}_experts.yaml", args, log)
+    else:
+        run_dir, last, facts = train_run(write_motion_list(work / f"{stem}_trained.yaml", trained), args, log)
     ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes * len(trained))
     ev = evaluate_run(ckpt, all_list, args.episodes * len(clips), run_dir / "eval.json", log)
     # a graph holding every clip (the held-out ones too) for sim2sim
@@ -419,7 +499,7 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
         raise SystemExit(f"[learn_clips] exporting {ckpt} with every clip failed (exit {status}); log: {log}")
     plot_curve(run_dir, log)
     common = {**facts, "checkpoint": ckpt.name, "select": [args.select, args.select_episodes], "selection": candidates}
-    common["mode"] = "together"
+    common["mode"] = mode
     rows = []
     for clip in clips:
         if clip.stem not in ev["per_clip"]:
@@ -429,6 +509,10 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
         row = clip_row(clip, ev["per_clip"][clip.stem], ev.get("failures", {}).get(clip.stem), s2s, video, common, args)
         if args.stress:
             row["sim2sim_stress"] = stress_clip(run_dir, clip, row["length_s"], args, log)
+        if experts:
+            expert = experts.get(clip.stem)
+            row["expert"] = None if expert is None else {k: expert.get(k) for k in EXPERT_KEYS}
+            row["experts_minutes"] = sum(r["minutes"] for r in experts.values())
         rows.append(row)
     return rows
 
@@ -481,12 +565,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"[learn_clips] {exc}") from None
     work.mkdir(parents=True, exist_ok=True)  # converted clips and per-clip logs
     command = "python scripts/learn_clips.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    mode = "together" if args.together else "per_clip"
+    mode = "together" if args.together else "distilled" if args.distill is not None else "per_clip"
 
     def same_as(row: dict, clip: Path) -> bool:
         return (
             row["clip"] == clip.stem
-            and row.get("file", str(clip)) == str(clip)  # the same clip from another file (levelled, trimmed) is another row
+            # the same clip from another file (levelled, trimmed) is another row; a student learns from its experts' files
+            and (mode == "distilled" or row.get("file", str(clip)) == str(clip))
             and row["task"] == args.task
             and row["minutes"] == args.minutes
             and row["seed"] == args.seed
@@ -499,9 +584,9 @@ def main(argv: list[str] | None = None) -> int:
         clips = [canonical(path, work, args.fix) for path in files]
     except MotionFormatError as exc:
         raise SystemExit(f"[learn_clips] {exc}") from None
-    if args.together:
+    if mode != "per_clip":
         if all(any(same_as(r, c) for r in rows) for c in clips) and not args.redo:
-            print("[learn_clips] --together: every clip is in the table already (--redo reruns it)", flush=True)
+            print(f"[learn_clips] --{mode}: every clip is in the table already (--redo reruns it)", flush=True)
         else:
             new = learn_together(clips, args, work)
             rows = [r for r in rows if not any(same_as(r, c) for c in clips)] + new

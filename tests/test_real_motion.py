@@ -234,6 +234,28 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "in the table already" in again.stdout
 
+    # --distill: that run is the expert of HandsUp; a student learns from it, asap_walk is held out (zero-shot)
+    student_table = tmp_path / "student.json"
+    distill = _learn_clips_cmd(student_table, "--clips", "HandsUp", "asap_walk", "--held_out", "asap_walk",
+                               "--distill", str(table), "--episodes", "1", "--select", "1", "--no_video")
+    proc = subprocess.run(distill, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    students = {r["clip"]: r for r in json.loads(student_table.read_text())["rows"]}
+    hands, walk = students["g1moves_B_HandsUp_29dof_60hz"], students["asap_walk_23dof_30hz"]
+    assert hands["mode"] == walk["mode"] == "distilled" and hands["task"] == "Isaac-G1-Mimic-CPU-Distill-v0"
+    assert hands["expert"]["checkpoint"] == row["checkpoint"] and hands["expert"]["mpkpe_m"] == row["mpkpe_m"]
+    assert walk["expert"] is None and walk["held_out"] and hands["experts_minutes"] == 0.05
+    assert hands["file"] == row["file"]  # the student learnt the clip from the file its expert learnt it on
+    student_run = tmp_path / hands["run_dir"]
+    assert (student_run / "exported" / "policy_graph.onnx").is_file() and hands["sim2sim_mpkpe_m"] > 0.0
+    assert json.loads((student_run / "g1_mimic_run.json").read_text())["task"] == "Isaac-G1-Mimic-CPU-Distill-v0"
+    # a clip without an expert in the table is refused, naming the command that trains one
+    missing = _learn_clips_cmd(student_table, "--clips", "HandsUp", "asap_walk", "--distill", str(table))
+    proc = subprocess.run(missing, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert "no per-clip row of asap_walk_23dof_30hz converted without --fix" in proc.stderr
+    assert "learn_clips.py FOLDER --clips asap_walk_23dof_30hz" in proc.stderr
+
 
 
 def test_one_sided_support_is_reported_with_the_foot_and_its_heights(tmp_path):
