@@ -31,7 +31,9 @@ recipe is the same for all clips; the tag says which clips were never used to ch
 run's budget): on a YAML list of the clips not ``--held_out``, choosing its checkpoint on them
 (``--select_episodes`` per clip), then evaluates every clip (``--episodes`` each; held-out clips
 zero-shot), exports a policy graph holding every clip and sim2sims each (``<run>/sim2sim_<clip>.json``
-and ``.gif``). One row per clip, all with the same run, ``"mode": "together"``.
+and ``.gif``). One row per clip, all with the same run, ``"mode": "together"``; each row also has
+``pelvis_protocol``: the clip played once from frame 0 under the recent literature's failure rule
+(``scripts/evaluate.py --protocol pelvis``: pelvis height off by > 0.25 m or tilt > 0.8 rad).
 
 ``--distill EXPERTS.json`` distils per-clip experts into one student instead (multi-expert DAgger,
 ``scripts/distill.py``; ``--minutes`` is the student's budget): the expert of each clip not
@@ -278,10 +280,11 @@ def choose_checkpoint(run_dir: Path, last: Path, args: argparse.Namespace, log: 
     return Path(chosen["chosen"]).resolve(), chosen["candidates"]
 
 
-def evaluate_run(ckpt: Path, motion: Path | None, episodes: int, out: Path, log: Path) -> dict:
-    """``scripts/evaluate.py`` on ``ckpt`` (every episode from frame 0; ``motion`` None: the run's clips)."""
+def evaluate_run(ckpt: Path, motion: Path | None, episodes: int, out: Path, log: Path, protocol: str = "task") -> dict:
+    """``scripts/evaluate.py`` on ``ckpt`` (every episode from frame 0; ``motion`` None: the run's clips) with
+    the failure rule ``protocol`` (``task`` or the literature's ``pelvis``)."""
     cmd = [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(ckpt)]
-    cmd += ["--num_episodes", str(episodes), "--json", str(out)]
+    cmd += ["--num_episodes", str(episodes), "--json", str(out), "--protocol", protocol]
     if motion is not None:
         cmd += ["--motion", str(motion)]
     status, _ = run(cmd, log)
@@ -463,7 +466,7 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
     :data:`TOGETHER_CLIP_WEIGHTING`, unless the overrides choose ``clip_weighting``); ``--distill`` trains a
     student with each trained clip's expert (:func:`expert_rows`), on the experts' own clip files. Then both
     choose a checkpoint on the trained clips, evaluate every clip (held-out ones zero-shot) with
-    ``--episodes`` episodes each, export a policy graph holding every clip and sim2sim each. One row per clip."""
+    ``--episodes`` episodes each and once more by the literature's rule (``pelvis_protocol``), export a policy graph holding every clip and sim2sim each. One row per clip."""
     mode = "together" if args.distill is None else "distilled"
     trained = [c for c in clips if not any(s in c.stem for s in args.held_out)]
     if not trained:
@@ -492,6 +495,8 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
         run_dir, last, facts = train_run(write_motion_list(work / f"{stem}_trained.yaml", trained), args, log)
     ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes * len(trained))
     ev = evaluate_run(ckpt, all_list, args.episodes * len(clips), run_dir / "eval.json", log)
+    # the recent literature's protocol beside ours: every clip once from frame 0, failure by the pelvis alone
+    pelvis = evaluate_run(ckpt, all_list, len(clips), run_dir / "eval_pelvis.json", log, protocol="pelvis")
     # a graph holding every clip (the held-out ones too) for sim2sim
     export = [sys.executable, str(REPO / "scripts" / "play.py"), "--checkpoint", str(ckpt), "--motion", str(all_list)]
     status, _ = run([*export, "--export_only"], log)
@@ -509,6 +514,8 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
         row = clip_row(clip, ev["per_clip"][clip.stem], ev.get("failures", {}).get(clip.stem), s2s, video, common, args)
         if args.stress:
             row["sim2sim_stress"] = stress_clip(run_dir, clip, row["length_s"], args, log)
+        played_once = pelvis["per_clip"][clip.stem]
+        row["pelvis_protocol"] = {k: played_once[k] for k in ("success_rate", "mpkpe_m", "r_mpkpe_m")}
         if experts:
             expert = experts.get(clip.stem)
             row["expert"] = None if expert is None else {k: expert.get(k) for k in EXPERT_KEYS}

@@ -302,7 +302,13 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
     hands, walk = rows["g1moves_B_HandsUp_29dof_60hz"], rows["asap_walk_23dof_30hz"]
     assert hands["mode"] == walk["mode"] == "together" and hands["run_dir"] == walk["run_dir"]
     assert not hands["held_out"] and walk["held_out"]
-    assert hands["overrides"] == ["env.commands.motion.clip_weighting=success_rate"]  # --together's default
+    assert hands["overrides"][-1] == "env.commands.motion.clip_weighting=success_rate"  # --together's default
+    # each clip also played once by the literature's rule (pelvis height 0.25 m, tilt 0.8 rad)
+    pelvis = json.loads((tmp_path / hands["run_dir"] / "eval_pelvis.json").read_text())
+    assert pelvis["protocol"] == "pelvis" and pelvis["episodes"] == 2
+    for clip, row in rows.items():
+        assert row["pelvis_protocol"]["success_rate"] == pelvis["per_clip"][clip]["success_rate"] in (0.0, 1.0)
+        assert row["pelvis_protocol"]["mpkpe_m"] == pelvis["per_clip"][clip]["mpkpe_m"] > 0.0
     assert hands["eval_episodes"] == walk["eval_episodes"] == 1
     assert walk["length_s"] == pytest.approx(5.02, abs=0.02) and hands["length_s"] == pytest.approx(7.34, abs=0.02)
     run = tmp_path / hands["run_dir"]
