@@ -1,0 +1,107 @@
+"""Per clip, the per-clip expert beside the multi-clip policy and the distilled student, from learn_clips tables.
+
+    python scripts/compare_clips.py docs/results/real_clips.json docs/results/real_clips_tuning.json \
+        docs/results/multi_clip.json [docs/results/distilled.json] [--markdown OUT.md]
+
+Reads the rows of every table given (``scripts/learn_clips.py --json``) and groups them by how their
+policy was trained (the row's ``mode``): ``per_clip`` (one policy per clip: the expert), ``together``
+(multi-clip PPO) and ``distilled`` (a student of the experts). Per clip and mode it keeps one row: the
+expert with the best evaluation (success, then MPKPE) over all the per-clip rows of that clip, and the
+newest row (by date, then position) of each multi-clip mode. One Markdown line per clip that any
+multi-clip row has (held-out clips marked), with success, MPKPE and sim2sim success of each mode; the
+expert's repairs (``--fix``) and training minutes say what it was trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+MODES = ("per_clip", "together", "distilled")
+TITLES = {"per_clip": "expert (one policy per clip)", "together": "multi-clip PPO", "distilled": "distilled student"}
+
+
+def load_rows(tables: list[Path]) -> list[dict]:
+    """Every row of the tables, in order; exits naming a table that is missing or not a learn_clips table."""
+    rows = []
+    for table in tables:
+        if not table.is_file():
+            raise SystemExit(f"[compare_clips] {table}: no such file (a scripts/learn_clips.py --json table)")
+        try:
+            data = json.loads(table.read_text())
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"[compare_clips] {table}: not JSON ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+            raise SystemExit(f"[compare_clips] {table}: no 'rows' list; is it a scripts/learn_clips.py --json table?")
+        rows += data["rows"]
+    return rows
+
+
+def pick(rows: list[dict]) -> dict[str, dict[str, dict]]:
+    """``clip -> mode -> row``: the best expert (success, then lowest MPKPE) and the newest multi-clip rows."""
+    out: dict[str, dict[str, dict]] = {}
+    for k, row in enumerate(rows):
+        mode = row.get("mode", "per_clip")
+        if mode not in MODES:
+            continue
+        have = out.setdefault(row["clip"], {}).get(mode)
+        if mode == "per_clip":
+            better = have is None or (row["success_rate"], -row["mpkpe_m"]) > (have["success_rate"], -have["mpkpe_m"])
+        else:  # rows later in the tables, or of a later date, replace earlier ones
+            better = have is None or row.get("date", "") >= have.get("date", "")
+        if better:
+            out[row["clip"]][mode] = row
+    return out
+
+
+def _cells(row: dict | None, mode: str) -> list[str]:
+    if row is None:
+        return ["–"] * (4 if mode == "per_clip" else 3)
+    cells = [f"{100 * row['success_rate']:.0f} %", f"{100 * row['mpkpe_m']:.1f}", f"{100 * row['sim2sim_success_rate']:.0f} %"]
+    if mode == "per_clip":
+        fixes = ", ".join(row.get("fixes") or {}) or "none"
+        cells.append(f"{row['minutes']:g} min, {fixes}, `{row.get('commit', '?')}`")
+    return cells
+
+
+def markdown(rows: list[dict]) -> str:
+    """The comparison as a Markdown table: one line per clip that a multi-clip row (together or distilled) has."""
+    picked = pick(rows)
+    clips = [c for c in picked if any(m in picked[c] for m in MODES[1:])]
+    if not clips:
+        raise SystemExit("[compare_clips] no --together or --distill rows in the tables; nothing to compare")
+    head = ["clip"]
+    for mode in MODES:
+        t = TITLES[mode]
+        head += [f"{t}: success", f"{t}: MPKPE [cm]", f"{t}: sim2sim"]
+        if mode == "per_clip":
+            head.append("expert trained")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for clip in sorted(clips, key=lambda c: (any(r.get("held_out") for r in picked[c].values()), c)):
+        held = any(r.get("held_out") and r.get("mode") in MODES[1:] for r in picked[clip].values())
+        cells = [f"{clip}{' (held out)' if held else ''}"]
+        for mode in MODES:
+            cells += _cells(picked[clip].get(mode), mode)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tables", nargs="+", type=Path, help="scripts/learn_clips.py --json tables")
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    args = parser.parse_args(argv)
+    text = markdown(load_rows(args.tables))
+    print(text)
+    if args.markdown:
+        from g1_mimic.fileio import atomic_write_text
+
+        atomic_write_text(args.markdown, text + "\n")
+        print(f"[compare_clips] wrote {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""scripts/compare_clips.py: per clip, the best expert beside the newest multi-clip and distilled rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _row(clip: str, mode: str, success: float, mpkpe: float, **extra) -> dict:
+    row = {"clip": clip, "mode": mode, "success_rate": success, "mpkpe_m": mpkpe, "sim2sim_success_rate": success,
+           "minutes": 60.0, "commit": "abc1234", "fixes": {}, "held_out": False, "date": "2026-12-06"}
+    return {**row, **extra}
+
+
+def _compare(tmp_path: Path, *tables: list[dict]) -> subprocess.CompletedProcess:
+    paths = []
+    for k, rows in enumerate(tables):
+        paths.append(tmp_path / f"t{k}.json")
+        paths[-1].write_text(json.dumps({"rows": rows}))
+    out = tmp_path / "cmp.md"
+    cmd = [sys.executable, str(REPO / "scripts" / "compare_clips.py"), *map(str, paths), "--markdown", str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def test_best_expert_and_newest_multi_clip_rows_per_clip(tmp_path):
+    experts = [
+        _row("dance", "per_clip", 1.0, 0.103),
+        _row("dance", "per_clip", 1.0, 0.065, fixes={"fix_skating": True}, minutes=50.0),  # the best: lower MPKPE
+        _row("dance", "per_clip", 0.0, 0.020),  # lower error but fails
+        _row("walk", "per_clip", 1.0, 0.137, held_out=True),
+    ]
+    multi = [
+        _row("dance", "together", 0.5, 0.300, date="2026-12-05"),
+        _row("dance", "together", 0.75, 0.200),  # newer: replaces the row above
+        _row("walk", "together", 0.25, 0.400, held_out=True),
+        _row("dance", "distilled", 1.0, 0.090),
+    ]
+    proc = _compare(tmp_path, experts, multi)
+    assert proc.returncode == 0, proc.stderr
+    lines = (tmp_path / "cmp.md").read_text().splitlines()
+    assert lines[0].startswith("| clip | expert (one policy per clip): success |") and len(lines) == 4
+    assert lines[2] == "| dance | 100 % | 6.5 | 100 % | 50 min, fix_skating, `abc1234` | 75 % | 20.0 | 75 % | 100 % | 9.0 | 100 % |"
+    assert lines[3] == "| walk (held out) | 100 % | 13.7 | 100 % | 60 min, none, `abc1234` | 25 % | 40.0 | 25 % | – | – | – |"
+    assert proc.stdout.startswith(lines[0])
+
+
+def test_tables_without_multi_clip_rows_or_missing_are_refused(tmp_path):
+    proc = _compare(tmp_path, [_row("dance", "per_clip", 1.0, 0.1)])
+    assert proc.returncode != 0 and "no --together or --distill rows" in proc.stderr
+    cmd = [sys.executable, str(REPO / "scripts" / "compare_clips.py"), str(tmp_path / "nope.json")]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode != 0 and "nope.json: no such file" in proc.stderr and not (tmp_path / "cmp.md").exists()
