@@ -42,7 +42,7 @@ def load_rows(tables: list[Path]) -> list[dict]:
 def pick(rows: list[dict]) -> dict[str, dict[str, dict]]:
     """``clip -> mode -> row``: the best expert (success, then lowest MPKPE) and the newest multi-clip rows."""
     out: dict[str, dict[str, dict]] = {}
-    for k, row in enumerate(rows):
+    for row in rows:
         mode = row.get("mode", "per_clip")
         if mode not in MODES:
             continue
