@@ -42,6 +42,9 @@ student is trained on the experts' own clip files, then chosen, evaluated (held-
 exported and sim2simmed as with ``--together``. Rows are tagged ``"mode": "distilled"`` and carry their
 expert's figures (``expert``) and the experts' training minutes in all (``experts_minutes``).
 
+``--init CHECKPOINT`` starts every per-clip run from a checkpoint (e.g. a ``--together`` policy, so that
+each clip is fine-tuned from it); its rows count iterations and env steps from there and name it (``init``).
+
 ``--stress`` adds ``sim2sim_stress`` to each row: sim2sim under a 0.5 m/s push at 30 % of the clip, a
 one-step control delay and friction 0.5 (success and MPKPE each; for the robust task, issue 14).
 """
@@ -120,6 +123,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "per clip; --held_out clips are left out and evaluated zero-shot; --minutes is the student's budget",
     )
     p.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        metavar="CHECKPOINT",
+        help="start each clip's training from this checkpoint (e.g. a --together policy: fine-tuning) instead of "
+        "from scratch; rows count iterations and env steps from it and name it (init)",
+    )
+    p.add_argument(
         "--fix",
         nargs="*",
         default=[],
@@ -143,6 +154,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--together and --distill are two ways to train one policy for the clips; choose one")
     if args.distill is not None:
         args.task = DISTILL_TASK
+    if args.init is not None and (args.together or args.distill is not None):
+        p.error("--init starts per-clip runs from a checkpoint; --together and --distill train from scratch")
+    if args.init is not None and not args.init.is_file():
+        p.error(f"--init {args.init}: no such checkpoint file (a model_<iteration>.pt)")
     args.overrides = overrides
     return args
 
@@ -224,6 +239,8 @@ def train_run(motion: Path, args: argparse.Namespace, log: Path) -> tuple[Path, 
     its rows: minutes, iterations, env steps, run folder, the commit that trained, date)."""
     train = [sys.executable, str(REPO / "scripts" / "train.py"), "--task", args.task, "--max_minutes", f"{args.minutes:g}"]
     train += ["--motion", str(motion), "--seed", str(args.seed), "--headless", *args.overrides]
+    if args.init is not None:  # train.py re-applies the checkpoint run's overrides; --motion replaces its clips
+        train += ["--checkpoint", str(args.init.resolve())]
     return _train(train, f"training on {motion}", log, args)
 
 
@@ -249,6 +266,10 @@ def _train(cmd: list[str], what: str, log: Path, args: argparse.Namespace) -> tu
     last = latest_checkpoint(run_dir)
     iterations, env_steps = iterations_and_steps(run_dir, last)
     facts = {"minutes": args.minutes, "iterations": iterations, "env_steps": env_steps}
+    if getattr(args, "init", None) is not None:  # count what this run did, not what the checkpoint had done
+        done = iterations_and_steps(run_dir, args.init)
+        facts.update(iterations=iterations - done[0], env_steps=env_steps - done[1])
+        facts["init"] = {"checkpoint": os.path.relpath(args.init.resolve()), "iterations": done[0]}
     facts.update(run_dir=os.path.relpath(run_dir), commit=commit, date=t0.strftime("%Y-%m-%d"))
     return run_dir, last, facts
 
@@ -381,6 +402,7 @@ def clip_row(
         "seed": args.seed,
         "overrides": list(args.overrides),
         **{k: common[k] for k in ("run_dir", "commit", "date", "mode")},
+        "init": common.get("init"),
     }
 
 
@@ -585,6 +607,7 @@ def main(argv: list[str] | None = None) -> int:
             and row["overrides"] == list(args.overrides)
             and row.get("select", [1, 0])[0] == args.select
             and row.get("mode", "per_clip") == mode
+            and (row.get("init") or {}).get("checkpoint") == (None if args.init is None else os.path.relpath(args.init.resolve()))
         )
 
     try:

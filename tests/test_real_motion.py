@@ -325,6 +325,20 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
     assert walk["fixes"]["fix_skating"]["max_shift_m"] == pytest.approx(0.65, abs=0.03)
     assert walk["stance_slide"]["max_offset_m"] < 0.05 and hands["stance_slide"]["max_offset_m"] < 0.05
 
+    # --init: a per-clip run fine-tuned from the multi-clip policy counts its own iterations and names it
+    together_ckpt = run / hands["checkpoint"]
+    tuned_table = tmp_path / "tuned.json"
+    tune = _learn_clips_cmd(tuned_table, "--clips", "HandsUp", "--init", str(together_ckpt), "--fix", "fix_skating",
+                            "--episodes", "1", "--select", "1", "--no_video")
+    proc = subprocess.run(tune, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    (tuned,) = json.loads(tuned_table.read_text())["rows"]
+    start = int(together_ckpt.stem.split("_")[1])
+    assert tuned["init"] == {"checkpoint": os.path.relpath(together_ckpt, tmp_path), "iterations": start}
+    last = int(tuned["checkpoint"].split("_")[1].split(".")[0])
+    assert last > start and tuned["iterations"] == last - start and tuned["env_steps"] == tuned["iterations"] * 24 * 8
+    assert tuned["mode"] == "per_clip" and 0.0 <= tuned["success_rate"] <= 1.0
+
 
 def test_stance_slide_is_reported_and_fix_skating_plants_the_stance_foot(tmp_path):
     """A reference that moves by sliding the foot it stands on: the importer predicts how far a robot whose
