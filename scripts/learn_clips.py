@@ -37,8 +37,8 @@ and ``.gif``). One row per clip, all with the same run, ``"mode": "together"``; 
 
 ``--distill EXPERTS.json`` distils per-clip experts into one student instead (multi-expert DAgger,
 ``scripts/distill.py``; ``--minutes`` is the student's budget): the expert of each clip not
-``--held_out`` is the best row of that clip (same ``--fix``) in the per-clip table ``EXPERTS.json``; the
-student is trained on the experts' own clip files, then chosen, evaluated (held-out clips zero-shot),
+``--held_out`` is the best row of that clip in the per-clip table ``EXPERTS.json`` (whatever its repairs;
+``--fix`` applies to the held-out clips); the student is trained on the experts' own clip files, then chosen, evaluated (held-out clips zero-shot),
 exported and sim2simmed as with ``--together``. Rows are tagged ``"mode": "distilled"`` and carry their
 expert's figures (``expert``) and the experts' training minutes in all (``experts_minutes``).
 
@@ -438,15 +438,15 @@ TOGETHER_CLIP_WEIGHTING = "success_rate"
 
 #: An expert's figures a ``--distill`` row carries beside the student's (``expert``).
 EXPERT_KEYS = (
-    "run_dir", "checkpoint", "commit", "minutes", "iterations", "success_rate", "mpkpe_m", "r_mpkpe_m",
+    "run_dir", "checkpoint", "commit", "minutes", "iterations", "fixes", "success_rate", "mpkpe_m", "r_mpkpe_m",
     "joint_pos_rmse_rad", "sim2sim_success_rate",
 )
 
 
 def expert_rows(clips: list[Path], args: argparse.Namespace) -> dict[str, dict]:
-    """Per clip stem, the per-clip row of ``--distill``'s table that teaches it: of the rows of that clip
-    converted with the same ``--fix`` repairs, the best (success, then MPKPE); exits naming the fix when
-    a clip has none or its checkpoint or clip file is gone."""
+    """Per clip stem, the per-clip row of ``--distill``'s table that teaches it: the best of that clip's rows
+    (success, then MPKPE), whatever repairs its clip file had (the student learns from that file); exits
+    naming the fix when a clip has none or its checkpoint or clip file is gone."""
     table = args.distill
     if not table.is_file():
         raise SystemExit(
@@ -454,19 +454,13 @@ def expert_rows(clips: list[Path], args: argparse.Namespace) -> dict[str, dict]:
             f"python scripts/learn_clips.py FOLDER --minutes M --json {table}"
         )
     rows = json.loads(table.read_text()).get("rows", [])
-    fixes = sorted(args.fix)
-    with_fixes = f" --fix {' '.join(fixes)}" if fixes else ""
     out = {}
     for clip in clips:
-        rows_of_clip = [
-            r for r in rows
-            if r["clip"] == clip.stem and r.get("mode", "per_clip") == "per_clip" and sorted(r.get("fixes") or {}) == fixes
-        ]
+        rows_of_clip = [r for r in rows if r["clip"] == clip.stem and r.get("mode", "per_clip") == "per_clip"]
         if not rows_of_clip:
             raise SystemExit(
-                f"[learn_clips] --distill {table}: no per-clip row of {clip.stem} converted with{with_fixes or 'out --fix'}; "
-                f"train its expert first: python scripts/learn_clips.py FOLDER --clips {clip.stem} --minutes M "
-                f"--json {table}{with_fixes}"
+                f"[learn_clips] --distill {table}: no per-clip row of {clip.stem}; train its expert first: "
+                f"python scripts/learn_clips.py FOLDER --clips {clip.stem} --minutes M --json {table}"
             )
         best = max(rows_of_clip, key=lambda r: (r["success_rate"], -r["mpkpe_m"]))
         checkpoint = Path(best["run_dir"]) / best["checkpoint"]

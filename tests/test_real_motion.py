@@ -253,7 +253,7 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     missing = _learn_clips_cmd(student_table, "--clips", "HandsUp", "asap_walk", "--distill", str(table))
     proc = subprocess.run(missing, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
-    assert "no per-clip row of asap_walk_23dof_30hz converted without --fix" in proc.stderr
+    assert "no per-clip row of asap_walk_23dof_30hz; train its expert first" in proc.stderr
     assert "learn_clips.py FOLDER --clips asap_walk_23dof_30hz" in proc.stderr
 
 
