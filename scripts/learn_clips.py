@@ -35,9 +35,9 @@ and ``.gif``). One row per clip, all with the same run, ``"mode": "together"``; 
 ``pelvis_protocol``: the clip played once from frame 0 under the recent literature's failure rule
 (``scripts/evaluate.py --protocol pelvis``: pelvis height off by > 0.25 m or tilt > 0.8 rad).
 
-``--distill EXPERTS.json`` distils per-clip experts into one student instead (multi-expert DAgger,
+``--distill EXPERTS.json [MORE.json ...]`` distils per-clip experts into one student instead (multi-expert DAgger,
 ``scripts/distill.py``; ``--minutes`` is the student's budget): the expert of each clip not
-``--held_out`` is the best row of that clip in the per-clip table ``EXPERTS.json`` (whatever its repairs;
+``--held_out`` is the best row of that clip in the per-clip tables (whatever its repairs;
 ``--fix`` applies to the held-out clips); the student is trained on the experts' own clip files, then chosen, evaluated (held-out clips zero-shot),
 exported and sim2simmed as with ``--together``. Rows are tagged ``"mode": "distilled"`` and carry their
 expert's figures (``expert``) and the experts' training minutes in all (``experts_minutes``).
@@ -117,10 +117,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--distill",
         type=Path,
+        nargs="+",
         default=None,
         metavar="EXPERTS_JSON",
-        help="one student distilled from the per-clip experts of this learn_clips table (DAgger) instead of one policy "
-        "per clip; --held_out clips are left out and evaluated zero-shot; --minutes is the student's budget",
+        help="one student distilled from the per-clip experts of these learn_clips tables (DAgger) instead of one "
+        "policy per clip; --held_out clips are left out and evaluated zero-shot; --minutes is the student's budget",
     )
     p.add_argument(
         "--init",
@@ -444,16 +445,18 @@ EXPERT_KEYS = (
 
 
 def expert_rows(clips: list[Path], args: argparse.Namespace) -> dict[str, dict]:
-    """Per clip stem, the per-clip row of ``--distill``'s table that teaches it: the best of that clip's rows
+    """Per clip stem, the per-clip row of ``--distill``'s tables that teaches it: the best of that clip's rows
     (success, then MPKPE), whatever repairs its clip file had (the student learns from that file); exits
     naming the fix when a clip has none or its checkpoint or clip file is gone."""
-    table = args.distill
-    if not table.is_file():
-        raise SystemExit(
-            f"[learn_clips] --distill {table}: no such table; train the experts first: "
-            f"python scripts/learn_clips.py FOLDER --minutes M --json {table}"
-        )
-    rows = json.loads(table.read_text()).get("rows", [])
+    rows = []
+    for table in args.distill:
+        if not table.is_file():
+            raise SystemExit(
+                f"[learn_clips] --distill {table}: no such table; train the experts first: "
+                f"python scripts/learn_clips.py FOLDER --minutes M --json {table}"
+            )
+        rows += json.loads(table.read_text()).get("rows", [])
+    table = " ".join(map(str, args.distill))
     out = {}
     for clip in clips:
         rows_of_clip = [r for r in rows if r["clip"] == clip.stem and r.get("mode", "per_clip") == "per_clip"]
@@ -487,10 +490,10 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
     trained = [c for c in clips if not any(s in c.stem for s in args.held_out)]
     if not trained:
         raise SystemExit(f"[learn_clips] --{mode}: every clip is held out ({args.held_out}); nothing to train on")
+    experts = {} if args.distill is None else expert_rows(trained, args)
     stem = args.json.stem
     log = work / f"{stem}_{mode}.log"
     log.write_text("")
-    experts = {} if args.distill is None else expert_rows(trained, args)
     if experts:  # the student learns each clip from the file its expert learnt it on
         clips = [Path(experts[c.stem]["file"]) if c.stem in experts else c for c in clips]
         trained = [Path(experts[c.stem]["file"]) for c in trained]
