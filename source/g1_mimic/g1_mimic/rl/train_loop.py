@@ -11,7 +11,7 @@
   with :func:`g1_mimic.rl.checkpoint.install_atomic_runner_save`) and closes the log writer, exactly
   as at the end of a full ``learn``; a second signal exits at once (status 130);
 - a run on more than one clip prints each clip's training success, error and sampling share
-  (:func:`clip_table`) every ``CLIP_TABLE_EVERY_S`` and when a budget or signal stops it.
+  (:func:`clip_table`) every ``CLIP_TABLE_EVERY_S`` and at its end.
 
 Single-process only for the budget: ranks of a distributed run would stop at different iterations.
 """
@@ -160,6 +160,9 @@ def install_learn_hooks(
                 self.save(path)
                 print(f"[train] saved {path}", flush=True)
                 logger.stop_logging_writer()
+        else:
+            if library is not None:  # the run reached max_iterations
+                print("\n".join(clip_table(library, self.current_learning_iteration)), flush=True)
         finally:
             logger.log = log
             for sig, handler in previous.items():
