@@ -8,8 +8,9 @@ policy was trained (the row's ``mode``): ``per_clip`` (one policy per clip: the 
 (multi-clip PPO) and ``distilled`` (a student of the experts). Per clip and mode it keeps one row: the
 expert with the best evaluation (success, then MPKPE) over all the per-clip rows of that clip, and the
 newest row (by date, then position) of each multi-clip mode. One Markdown line per clip that any
-multi-clip row has (held-out clips marked), with success, MPKPE and sim2sim success of each mode; the
-expert's repairs (``--fix``) and training minutes say what it was trained on.
+multi-clip row has (held-out clips marked), with success, MPKPE and sim2sim success of each mode (a
+policy that fails gets the mean length of its evaluation episodes beside its MPKPE, which is the error of
+the part it played); the expert's repairs (``--fix``) and training minutes say what it was trained on.
 """
 
 from __future__ import annotations
@@ -59,7 +60,10 @@ def pick(rows: list[dict]) -> dict[str, dict[str, dict]]:
 def _cells(row: dict | None, mode: str) -> list[str]:
     if row is None:
         return ["–"] * (4 if mode == "per_clip" else 3)
-    cells = [f"{100 * row['success_rate']:.0f} %", f"{100 * row['mpkpe_m']:.1f}", f"{100 * row['sim2sim_success_rate']:.0f} %"]
+    mpkpe = f"{100 * row['mpkpe_m']:.1f}"
+    if row["success_rate"] < 1.0 and row.get("mean_episode_length_s") is not None:  # the error of the part played
+        mpkpe += f" (to {row['mean_episode_length_s']:.1f} of {row['length_s']:.1f} s)"
+    cells = [f"{100 * row['success_rate']:.0f} %", mpkpe, f"{100 * row['sim2sim_success_rate']:.0f} %"]
     if mode == "per_clip":
         fixes = ", ".join(row.get("fixes") or {}) or "none"
         cells.append(f"{row['minutes']:g} min, {fixes}, `{row.get('commit', '?')}`")
