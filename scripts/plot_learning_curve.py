@@ -77,7 +77,7 @@ def plot_clips(series: dict[str, list[tuple[int, float, float]]], out: Path, plt
     names = sorted({t[len(CLIP_PREFIX):].rsplit("/", 1)[0] for t in series if is_clip_tag(t)})
     if len(names) < 2:
         return None
-    fig, axes = plt.subplots(len(CLIP_SERIES), 1, figsize=(9, 3.0 * len(CLIP_SERIES)), sharex=True)
+    fig, axes = plt.subplots(len(CLIP_SERIES), 1, figsize=(9, 3.0 * len(CLIP_SERIES) + 0.25 * len(names)), sharex=True)
     cmap = plt.get_cmap("tab20")
     for ax, (key, (label, scale)) in zip(axes, CLIP_SERIES.items(), strict=True):
         for i, name in enumerate(names):
@@ -85,10 +85,11 @@ def plot_clips(series: dict[str, list[tuple[int, float, float]]], out: Path, plt
             ax.plot([p[0] for p in pts], [scale * p[1] for p in pts], lw=1.0, color=cmap(i % 20), label=name)
         ax.set_ylabel(label, fontsize=8)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=6, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axes[-1].set_xlabel("PPO iteration")
     fig.suptitle(f"{len(names)} clips: per-clip training state", fontsize=10)
-    fig.tight_layout()
+    rows = (len(names) + 2) // 3
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=7, ncol=3, loc="lower center")
+    fig.tight_layout(rect=(0.0, 0.035 * rows + 0.02, 1.0, 1.0))
     fig.savefig(out, dpi=110)
     return out
 
