@@ -18,7 +18,6 @@ import collections
 import sys
 from pathlib import Path
 
-
 NO_FRAME = "(no Python frame)"
 """Key of the samples py-spy took while the thread had no Python frame on its stack."""
 
