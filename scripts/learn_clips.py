@@ -267,7 +267,7 @@ def _train(cmd: list[str], what: str, log: Path, args: argparse.Namespace) -> tu
     last = latest_checkpoint(run_dir)
     iterations, env_steps = iterations_and_steps(run_dir, last)
     facts = {"minutes": args.minutes, "iterations": iterations, "env_steps": env_steps}
-    if getattr(args, "init", None) is not None:  # count what this run did, not what the checkpoint had done
+    if args.init is not None:  # count what this run did, not what the checkpoint had done
         done = iterations_and_steps(run_dir, args.init)
         facts.update(iterations=iterations - done[0], env_steps=env_steps - done[1])
         facts["init"] = {"checkpoint": os.path.relpath(args.init.resolve()), "iterations": done[0]}

@@ -32,6 +32,9 @@ METRIC_NAMES: tuple[str, ...] = (
     "anchor_pos", "anchor_rot", "joint_pos", "joint_vel", "body_pos", "body_rot", "body_lin_vel", "body_ang_vel",
 )
 
+_BODY_POS = METRIC_NAMES.index("body_pos")
+"""Column of the body position error in the metric table (what ended episodes report to the library)."""
+
 if TYPE_CHECKING:
     from isaaclab.assets import Articulation
     from isaaclab.envs import ManagerBasedRLEnv
@@ -256,15 +259,18 @@ class MotionCommand(CommandTerm):
         metric, read before the base class zeroes it). Nothing at start-up, when no episode has run."""
         if self._env.common_step_counter == 0:
             return
-        if env_ids is None or isinstance(env_ids, slice):
-            ids = self._env_ids_all[slice(None) if env_ids is None else env_ids]
-        else:
-            ids = torch.as_tensor(env_ids, device=self.device).long()
+        ids = self._env_id_tensor(slice(None) if env_ids is None else env_ids)
         if ids.numel() == 0:
             return
         failed = self._env.termination_manager.terminated[ids]
-        errors = self._metric_table[ids, METRIC_NAMES.index("body_pos")]
+        errors = self._metric_table[ids, _BODY_POS]
         self.library.update_failures(self.clip_ids[ids], self.time_s[ids], failed, errors)
+
+    def _env_id_tensor(self, env_ids: Sequence[int] | slice) -> torch.Tensor:
+        """``env_ids`` (a slice, a sequence or a tensor) as a long tensor of env indices on the command's device."""
+        if isinstance(env_ids, slice):
+            return self._env_ids_all[env_ids]
+        return torch.as_tensor(env_ids, device=self.device).long()
 
     def _update_metrics(self):
         """Per-step tracking errors, kept as each env's running mean over its current episode.
@@ -294,7 +300,7 @@ class MotionCommand(CommandTerm):
         table += (errors - table) * inv_n.unsqueeze(-1)
 
     def _resample_command(self, env_ids: Sequence[int] | slice):
-        env_ids = self._env_ids_all[env_ids] if isinstance(env_ids, slice) else torch.as_tensor(env_ids, device=self.device).long()
+        env_ids = self._env_id_tensor(env_ids)
         if env_ids.numel() == 0:
             return
         if self.cfg.start_at_zero:
