@@ -141,10 +141,10 @@ def default_presets(device: str) -> list[str]:
 
 #: The parts of ``ManagerBasedRLEnv.step`` timed by ``--breakdown``: (owner attribute or "" for the env, method, label).
 BREAKDOWN_PARTS = (
-    ("sim", "step", "physics: sim.step (x decimation)"),
-    ("scene", "update", "scene.update: asset and sensor data (x decimation)"),
-    ("scene", "write_data_to_sim", "scene.write_data_to_sim (x decimation)"),
-    ("action_manager", "apply_action", "action apply (x decimation)"),
+    ("sim", "step", "physics: sim.step (x decimation, once when folded)"),
+    ("scene", "update", "scene.update: asset and sensor data (x decimation, once when folded)"),
+    ("scene", "write_data_to_sim", "scene.write_data_to_sim (x decimation, once when folded)"),
+    ("action_manager", "apply_action", "action apply (x decimation, once when folded)"),
     ("action_manager", "process_action", "action process"),
     ("termination_manager", "compute", "terminations (first state reads)"),
     ("reward_manager", "compute", "rewards"),
@@ -228,6 +228,7 @@ def _replay_rate(env, record: dict, device: str) -> float:
     import torch
 
     scene, sim, robot = env.scene, env.sim, env.scene["robot"]
+    per_call = env.physics_steps_per_call  # a folded control period: one sim.step per env step
     all_ids = torch.arange(env.num_envs, device=device)
     _write_robot_state(robot, record["start"], all_ids)
     steps = len(record["targets"])
@@ -235,10 +236,10 @@ def _replay_rate(env, record: dict, device: str) -> float:
     for targets, reset in zip(record["targets"], record["resets"], strict=True):
         for target, joint_ids in targets:
             robot.set_joint_position_target_index(target=target, joint_ids=joint_ids)
-        for _ in range(env.cfg.decimation):
+        for _ in range(env.cfg.decimation // per_call):
             scene.write_data_to_sim()
             sim.step(render=False)
-            scene.update(dt=env.physics_dt)
+            scene.update(dt=env.physics_dt * per_call)
         if reset is not None:
             _write_robot_state(robot, reset[1], reset[0])
     if device != "cpu":
@@ -279,13 +280,13 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
 
     def bare_rate() -> float:
         # the physics part of env.step: write actuator targets, `decimation` physics steps, scene update
-        scene, sim = env.scene, env.sim
+        scene, sim, per_call = env.scene, env.sim, env.physics_steps_per_call
         t0 = time.perf_counter()
         for _ in range(steps):
-            for _ in range(env.cfg.decimation):
+            for _ in range(env.cfg.decimation // per_call):
                 scene.write_data_to_sim()
                 sim.step(render=False)
-                scene.update(dt=env.physics_dt)
+                scene.update(dt=env.physics_dt * per_call)
         if device != "cpu":
             torch.cuda.synchronize()
         return steps * num_envs / (time.perf_counter() - t0)

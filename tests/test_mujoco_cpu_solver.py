@@ -37,9 +37,11 @@ def _boxes(worlds: int = 3):
     return main.finalize(device="cpu")
 
 
-def _rollout(solver_cls, steps: int = 100, nan_world: int | None = None, **kwargs):
+def _rollout(solver_cls, steps: int = 100, nan_world: int | None = None, substeps: int = 1, **kwargs):
     model = _boxes()
     solver = solver_cls(model, **SOLVER_KW, **kwargs)
+    if substeps != 1:
+        solver.substeps = substeps  # each step() makes `substeps` MuJoCo C steps of DT
     s0, s1, control = model.state(), model.state(), model.control()
     qd = s0.joint_qd.numpy()
     qd[0::6] = 0.5  # every body slides along x
@@ -90,6 +92,26 @@ def test_native_step_matches_python_threads():
     assert np.array_equal(q_c, q_py) and np.array_equal(f_c, f_py)
     assert np.array_equal(s_c.solver_iterations(), s_py.solver_iterations())
     assert s_c.solver_iterations().max() > 0
+
+
+def test_substeps_in_one_call_match_separate_steps():
+    # a control period folded into one call (BatchedMuJoCoSolver.substeps): MuJoCo C steps each env 4 times
+    # back to back; the state only skips the float32 round trip through mjw_data between the steps
+    q1, f1, _ = _rollout(BatchedMuJoCoSolver, steps=40, num_threads=2)
+    q4, f4, s4 = _rollout(BatchedMuJoCoSolver, steps=10, num_threads=2, substeps=4)
+    assert q4.shape[0] == 10
+    # (observed: 5e-10 after one period, 6e-8 over 0.2 s of sliding and tumbling contact, forces 5e-5 N)
+    assert np.abs(q4[0] - q1[3]).max() < 1e-6
+    assert np.abs(q4 - q1[3::4]).max() < 1e-5
+    np.testing.assert_allclose(f4, f1, rtol=1e-4, atol=1e-3)
+    # the C threads and the Python threads make the same calls
+    q4_py, f4_py, _ = _rollout(BatchedMuJoCoSolver, steps=10, num_threads=2, native_step=False, substeps=4)
+    assert s4.native_step and np.array_equal(q4, q4_py) and np.array_equal(f4, f4_py)
+    # and one call of 4 substeps is not one step
+    assert np.abs(q4[0] - q1[0]).max() > 1e-3
+    s4.substeps = 0
+    with pytest.raises(ValueError, match="substeps must be >= 1"):
+        s4.step(s4.model.state(), s4.model.state(), s4.model.control(), None, DT)
 
 
 def test_native_step_unavailable(monkeypatch, caplog):

@@ -122,7 +122,7 @@ class NewtonMJWarpCPUGraphManager(NewtonMJWarpManager):
         backend = NewtonManager.backend
         return (
             id(NewtonManager._solver), id(NewtonManager._contacts), id(backend.state_0), id(backend.state_1),
-            id(backend.control), NewtonManager._decimation, NewtonManager._num_substeps, NewtonManager._solver_dt,
+            id(backend.control), cls._decimation, cls._num_substeps, cls._solver_dt,
             tuple(id(cb) for cb in NewtonManager._state_force_callbacks),
             tuple(id(cb) for cb in NewtonManager._post_step_callbacks),
             tuple(id(cb) for cb in NewtonManager._post_actuator_callbacks),

@@ -47,3 +47,15 @@ class MuJoCoCPUSolverCfg(MJWarpSolverCfg):
     """Replay the Warp work of each physics step around the MuJoCo C stepping (control and state
     conversion, forward kinematics, contact conversion, contact sensors) from recorded Warp CPU graphs
     instead of launching each kernel from Python (:mod:`g1_mimic.physics.cpu_graph`); same results."""
+
+    fold_decimation: bool = True
+    """Run the env's whole control period (``decimation`` x ``num_substeps`` physics steps of ``sim.dt``, the
+    joint targets held) in one physics call: the env steps the physics once per control step (Isaac Lab's
+    physics-owned decimation, ``handles_decimation``), MuJoCo C makes the steps back to back per env in one
+    call, and Newton's conversions, the scene update and the sensors run once per control step instead of
+    after every physics step. The physics is the same (held PD targets, MuJoCo's implicit PD at every
+    physics step); what differs: the state stays in double precision within the period (it went through
+    ``mjw_data``'s float32 after each step), contact sensors see the period's last step (their history holds
+    the last control steps), finite-difference accelerations span the period, and ``env.sim.step()``
+    advances a whole period. Only with implicit actuators (the PD inside MuJoCo); explicit actuator models
+    step each physics step as before. False: one physics step per call."""

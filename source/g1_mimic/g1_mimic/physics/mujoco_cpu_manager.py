@@ -57,6 +57,31 @@ class NewtonMuJoCoCPUManager(NewtonMJWarpCPUGraphManager):
         return bool(getattr(solver_cfg, "cpu_graph", True)) and super()._cpu_graph_enabled()
 
     @classmethod
+    def folds_control_period(cls) -> bool:
+        """Whether one physics step runs the env's whole control period (``fold_decimation`` of the solver cfg):
+        asked for, every actuator implicit (PD inside MuJoCo: ``use_newton_actuators`` routes any other to
+        Newton's actuator adapter, which then exists; Isaac Lab's own rule decides in that case)."""
+        solver_cfg = getattr(PhysicsManager._cfg, "solver_cfg", None)
+        sim = PhysicsManager._sim
+        return (
+            bool(getattr(solver_cfg, "fold_decimation", False))
+            and bool(getattr(getattr(sim, "cfg", None), "use_newton_actuators", False))
+            and cls._adapter is None
+            and not cls._use_newton_actuators_active
+        )
+
+    @classmethod
+    def handles_decimation(cls) -> bool:
+        """True when :meth:`folds_control_period` (or Isaac Lab's rule: graph-safe Newton actuators): the env then
+        calls :meth:`step` once per control step and updates its scene once."""
+        return cls.folds_control_period() or super().handles_decimation()
+
+    @classmethod
+    def _is_all_graphable(cls) -> bool:
+        """Route :meth:`step` to :meth:`_simulate_full` (the whole decimation loop) when the period is folded."""
+        return cls.folds_control_period() or super()._is_all_graphable()
+
+    @classmethod
     def _simulate_physics_only(cls) -> None:
         """Let the solver stage contacts only while a contact sensor reads them, then step."""
         cls._sync_contact_staging()
@@ -64,9 +89,47 @@ class NewtonMuJoCoCPUManager(NewtonMJWarpCPUGraphManager):
 
     @classmethod
     def _simulate_full(cls) -> None:
-        """Let the solver stage contacts only while a contact sensor reads them, then step."""
+        """Let the solver stage contacts only while a contact sensor reads them, then step the decimation loop:
+        folded into one solver call per env when nothing runs between its physics steps, else Isaac Lab's loop."""
         cls._sync_contact_staging()
-        super()._simulate_full()
+        if cls.folds_control_period() and cls._nothing_between_physics_steps():
+            cls._replay("period", cls._simulate_period)
+        else:
+            super()._simulate_full()
+
+    @classmethod
+    def _nothing_between_physics_steps(cls) -> bool:
+        """No actuator adapter, callbacks or Newton collision pipeline that Isaac Lab's loop would run between
+        the physics steps of a control period (then they can run back to back in MuJoCo C)."""
+        return (
+            cls._adapter is None
+            and not cls._post_actuator_callbacks
+            and not cls._state_force_callbacks
+            and not cls._needs_collision_pipeline
+        )
+
+    @classmethod
+    def _simulate_period(cls) -> None:
+        """One control period, ``decimation`` x ``num_substeps`` physics steps of the solver's dt, in one solver
+        call (:attr:`BatchedMuJoCoSolver.substeps`), then the post-step callbacks and the sensors, as
+        :meth:`_simulate_full` does after its loop."""
+        backend = cls.backend
+        solver = cls._solver
+        cls._stage_body_forces()
+        cls._apply_staged_body_forces(backend.state_0)
+        solver.substeps = cls._decimation * cls._num_substeps
+        try:
+            if cls._use_single_state:
+                cls._step_solver(backend.state_0, backend.state_0, backend.control, None, cls._solver_dt)
+            else:
+                cls._step_solver(backend.state_0, backend.state_1, backend.control, None, cls._solver_dt)
+                backend.state_0.assign(backend.state_1)  # the articulation views are bound to state_0's arrays
+        finally:
+            solver.substeps = 1
+        backend.state_0.clear_forces()
+        for callback in cls._post_step_callbacks:
+            callback()
+        cls._update_sensors(None)
 
     @classmethod
     def _sync_contact_staging(cls) -> None:

@@ -17,7 +17,8 @@ physics step
    force [N] then torque [N m] at the body's COM), and ``eq_active``/mocap poses when the model has
    them;
 2. steps the envs in ``num_threads`` threads (the calling one included), each with its own
-   ``MjData``: ``mj_setState`` (the env's full state) -> ``mj_step`` ->
+   ``MjData``: ``mj_setState`` (the env's full state) -> ``mj_step`` (:attr:`~BatchedMuJoCoSolver.substeps`
+   times: the MuJoCo-C manager folds a whole control period into one call) ->
    ``mj_getState`` into an ``(N, nstate_out)`` array (time, qpos, qvel, act, qacc_warmstart), then
    the env's contacts are staged for :meth:`update_contacts` (:mod:`.contacts`). By default the
    threads are C threads (:mod:`.native`: one ctypes call per physics step, no interpreter between
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import functools
 import logging
 import os
 from collections.abc import Iterator
@@ -211,6 +213,11 @@ class BatchedMuJoCoSolver(SolverMuJoCo):
         """Worlds (envs) stepped by MuJoCo C."""
         self.num_threads: int = min(num_threads or default_num_threads(), max(1, self.num_envs))
         """Threads that step envs (the calling thread is one of them), each with its own ``MjData``."""
+        self.substeps: int = 1
+        """``mj_step`` calls per env in one :meth:`step`, each of the step's ``dt`` with the controls held; the
+        MuJoCo-C manager sets it for the length of one recorded step to fold a control period into one call
+        (the state stays in double precision between them). Read when :meth:`step` is called, so a recorded
+        CPU graph replays the count it was recorded with."""
         self.stage_contacts: bool = True
         """Copy each env's contacts after its step for :meth:`update_contacts`. The MuJoCo-C manager
         turns it off while no contact sensor is registered."""
@@ -359,7 +366,7 @@ class BatchedMuJoCoSolver(SolverMuJoCo):
             raw=address(staging.raw), nefc=address(staging.nefc), efc_force=address(staging.efc_force),
             xpos=address(staging.xpos), xmat=address(staging.xmat), qfrc_actuator=None,
             nv=self._qfrc_actuator.shape[1], patch=0, work_models=None, nseg=0, seg_off=None, seg_len=None,
-            params=None, nparam=0, next=0,
+            params=None, nparam=0, substeps=1, next=0,
         )
         # the pointer arrays and the models/datas they point to must outlive the descriptor
         keep: list[Any] = [models, datas, list(self._env_models), list(self._thread_datas)]
@@ -487,7 +494,8 @@ class BatchedMuJoCoSolver(SolverMuJoCo):
     # ------------------------------------------------------------------ stepping
 
     def step(self, state_in: State, state_out: State, control: Any, contacts: Contacts | None, dt: float) -> None:
-        """One physics step of ``dt`` [s] for every world (Newton's MuJoCo-Warp path, MuJoCo C integration)."""
+        """:attr:`substeps` physics steps of ``dt`` [s] each for every world, controls held (Newton's MuJoCo-Warp
+        path around them once, MuJoCo C integration)."""
         if state_out.body_qdd is not None or state_out.body_parent_f is not None:
             raise NotImplementedError(
                 "The MuJoCo-C preset does not compute body accelerations or joint wrenches (State.body_qdd / "
@@ -509,10 +517,13 @@ class BatchedMuJoCoSolver(SolverMuJoCo):
 
     def _mujoco_warp_step(self) -> None:
         """Replace MuJoCo-Warp's step with :meth:`_integrate` (a host call when the step is graph-recorded)."""
-        host_call(self._integrate)
+        if self.substeps < 1:
+            raise ValueError(f"BatchedMuJoCoSolver.substeps must be >= 1, got {self.substeps}.")
+        host_call(functools.partial(self._integrate, int(self.substeps)))
 
-    def _integrate(self) -> None:
-        """Gather the inputs of every world from ``mjw_data``, ``mj_step`` each env, scatter the outputs back."""
+    def _integrate(self, substeps: int = 1) -> None:
+        """Gather the inputs of every world from ``mjw_data``, ``mj_step`` each env ``substeps`` times, scatter
+        the outputs back."""
         d = self.mjw_data
         dt = float(self._view(self.mjw_model.opt, "timestep")[0, 0])
         if dt != self._timestep:
@@ -525,7 +536,7 @@ class BatchedMuJoCoSolver(SolverMuJoCo):
         for bit, cols in self._cols_in.items():
             state_in[:, cols] = self._view(d, _DATA_FIELD[bit])
         self._staged = self.stage_contacts
-        self._run_all()
+        self._run_all(substeps)
         state_out = self._state_out
         for bit, cols in self._cols_out.items():
             self._view(d, _DATA_FIELD[bit])[...] = state_out[:, cols]
@@ -546,15 +557,17 @@ class BatchedMuJoCoSolver(SolverMuJoCo):
         """Instability warnings MuJoCo counted in the thread datas so far."""
         return sum(int(data.warning[w].number) for data in self._thread_datas for w in _INSTABILITY_WARNINGS)
 
-    def _run_all(self) -> None:
-        """Step every env, spreading them over the threads; envs are handed out one at a time (load balance)."""
+    def _run_all(self, substeps: int = 1) -> None:
+        """Step every env ``substeps`` times, spreading the envs over the threads; they are handed out one at a
+        time (load balance)."""
         if self._batch is not None:
             batch = self._batch
+            batch.substeps = substeps
             batch.stage = int(self._staged)
             batch.qfrc_actuator = int(self._qfrc_actuator.ctypes.data) if self._qfrc_actuator_requested else None
             status = self._native.g1m_batch_step(ctypes.byref(batch))  # ctypes releases the GIL for the call
             if status == -1:
-                raise RuntimeError(f"C batched MuJoCo step: bad thread count {self.num_threads}.")
+                raise RuntimeError(f"C batched MuJoCo step: bad thread count {self.num_threads} or substeps {substeps}.")
             if status == -2 and not self._warned_threads:
                 # every env was still stepped, by the threads that did start
                 logger.warning("C batched MuJoCo step: a stepping thread could not be started; fewer threads ran.")
@@ -562,17 +575,18 @@ class BatchedMuJoCoSolver(SolverMuJoCo):
             return
         envs = iter(range(self.num_envs))
         if self._pool is None:
-            self._run_envs(envs, self._thread_datas[0])
+            self._run_envs(envs, self._thread_datas[0], substeps)
             return
         futures: list[Future] = [
-            self._pool.submit(self._run_envs, envs, data) for data in self._thread_datas[1:]
+            self._pool.submit(self._run_envs, envs, data, substeps) for data in self._thread_datas[1:]
         ]
-        self._run_envs(envs, self._thread_datas[0])
+        self._run_envs(envs, self._thread_datas[0], substeps)
         for future in futures:
             future.result()
 
-    def _run_envs(self, envs: Iterator[int], data: mujoco.MjData) -> None:
-        """Step the envs drawn from the shared iterator ``envs`` (``next`` on it is atomic under the GIL) in ``data``."""
+    def _run_envs(self, envs: Iterator[int], data: mujoco.MjData, substeps: int = 1) -> None:
+        """Step the envs drawn from the shared iterator ``envs`` (``next`` on it is atomic under the GIL) in ``data``,
+        ``substeps`` times each."""
         set_state, step, get_state = mujoco.mj_setState, mujoco.mj_step, mujoco.mj_getState
         models, rows_in, rows_out, niter = self._env_models, self._rows_in, self._rows_out, self._niter
         spec_in, spec_out = self._spec_in, self._spec_out
@@ -581,7 +595,8 @@ class BatchedMuJoCoSolver(SolverMuJoCo):
         for i in envs:
             model = models[i]
             set_state(model, data, rows_in[i], spec_in)
-            step(model, data)
+            for _ in range(substeps):
+                step(model, data)
             get_state(model, data, rows_out[i], spec_out)
             niter[i] = data.solver_niter[0]
             if stage is not None:

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("batch_step.c")
 """The C source of the batched step."""
-ABI_VERSION = 2
+ABI_VERSION = 3
 """``G1M_ABI_VERSION`` of the C source this module's :class:`Batch` matches."""
 
 
@@ -73,6 +73,7 @@ class Batch(ctypes.Structure):
         ("seg_len", ctypes.c_void_p),
         ("params", ctypes.c_void_p),
         ("nparam", ctypes.c_int64),
+        ("substeps", ctypes.c_int64),
         ("next", ctypes.c_int64),
     ]
 

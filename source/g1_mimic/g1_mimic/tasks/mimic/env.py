@@ -33,6 +33,13 @@ class MimicRLEnv(ManagerBasedRLEnv):
         super().__init__(cfg, render_mode, **kwargs)
         self.video_recorders += [MujocoVideoRecorder(c, self) for c in ours]
 
+    @property
+    def physics_steps_per_call(self) -> int:
+        """Physics steps (of ``physics_dt``) one ``sim.step()`` makes: the decimation when the physics runs the
+        whole control period in one call (Isaac Lab's physics-owned decimation; the MuJoCo-C preset's
+        ``fold_decimation``), else 1. Code that steps ``env.sim`` itself loops ``decimation // this`` times."""
+        return self.cfg.decimation if self._physics_handles_decimation else 1
+
     def load_managers(self):
         super().load_managers()
         if getattr(self.cfg, "clip_reward_at_zero", False):

@@ -104,7 +104,8 @@ class RealisticJointPositionAction(JointPositionAction):
     def apply_actions(self):
         """Set the joint position targets once per env step.
 
-        Isaac Lab calls this before every physics substep; the targets only change when
+        Isaac Lab calls this before every physics step it makes (once per env step where the physics folds the
+        control period, as the MuJoCo-C preset does); the targets only change when
         :meth:`process_actions` runs (once per env step), and nothing else writes them in between, so
         the later substeps' writes are skipped (the same targets; measured in ``docs/performance.md``).
         """
