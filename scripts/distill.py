@@ -60,11 +60,33 @@ def write_motion_list(clips: list[Path], path: Path) -> Path:
     return path
 
 
+def experts_action_map(checkpoints: list[Path]) -> list[str]:
+    """The overrides that pin the experts' common action map (the reference lead their runs saved), for the
+    student: a teacher's actions mean PD targets only in its own map. Exits naming each expert's map when they
+    differ."""
+    from g1_mimic.rl.checkpoint import pinned_action_overrides
+
+    maps = [pinned_action_overrides(c) for c in checkpoints]
+    if any(m != maps[0] for m in maps[1:]):
+        listed = "; ".join(f"{c}: {' '.join(m) or 'the preset default'}" for c, m in zip(checkpoints, maps, strict=True))
+        raise SystemExit(
+            f"[distill] --experts: the experts act in different action maps ({listed}); a student learns one map: "
+            "choose experts trained with the same reference lead, or retrain the others with today's preset"
+        )
+    return maps[0]
+
+
 def build_train_argv(experts: list[Path], motion_list: Path, rest: list[str]) -> list[str]:
-    """``scripts/train.py`` arguments: the distillation task and agent, the motion list, the experts, ``rest``."""
+    """``scripts/train.py`` arguments: the distillation task and agent, the motion list, the experts' action map
+    (:func:`experts_action_map`), ``rest``, the experts."""
     listed = ",".join(f"'{p.resolve()}'" for p in experts)
     task = [] if "--task" in rest else ["--task", TASK]
-    return [*task, "--agent", "rsl_rl_distill_cfg_entry_point", "--motion", str(motion_list), *rest, f"agent.teacher.experts=[{listed}]"]
+    keys = {a.split("=", 1)[0] for a in rest if "=" in a}
+    pins = [p for p in experts_action_map(experts) if p.split("=", 1)[0] not in keys]  # an explicit setting wins
+    return [
+        *task, "--agent", "rsl_rl_distill_cfg_entry_point", "--motion", str(motion_list), *rest, *pins,
+        f"agent.teacher.experts=[{listed}]",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,7 +38,8 @@ and ``.gif``). One row per clip, all with the same run, ``"mode": "together"``; 
 ``--distill EXPERTS.json [MORE.json ...]`` distils per-clip experts into one student instead (multi-expert DAgger,
 ``scripts/distill.py``; ``--minutes`` is the student's budget): the expert of each clip not
 ``--held_out`` is the best row of that clip in the per-clip tables (whatever its repairs;
-``--fix`` applies to the held-out clips); the student is trained on the experts' own clip files, then chosen, evaluated (held-out clips zero-shot),
+``--fix`` applies to the held-out clips) among those whose run acts in the action map (reference lead) most
+clips' best rows share, the student's; the student is trained on the experts' own clip files, then chosen, evaluated (held-out clips zero-shot),
 exported and sim2simmed as with ``--together``. Rows are tagged ``"mode": "distilled"`` and carry their
 expert's figures (``expert``) and the experts' training minutes in all (``experts_minutes``).
 
@@ -446,8 +447,15 @@ EXPERT_KEYS = (
 
 def expert_rows(clips: list[Path], args: argparse.Namespace) -> dict[str, dict]:
     """Per clip stem, the per-clip row of ``--distill``'s tables that teaches it: the best of that clip's rows
-    (success, then MPKPE), whatever repairs its clip file had (the student learns from that file); exits
-    naming the fix when a clip has none or its checkpoint or clip file is gone."""
+    (success, then MPKPE), whatever repairs its clip file had (the student learns from that file), among the
+    rows whose expert acts in the student's action map: the reference lead most of the clips' best rows were
+    trained with (a teacher's actions mean PD targets only in its own map; ``scripts/distill.py`` refuses
+    experts in two maps). Exits naming the fix when a clip has no such row or its checkpoint or clip file is
+    gone."""
+    from collections import Counter
+
+    from g1_mimic.rl.checkpoint import pinned_action_overrides
+
     rows = []
     for table in args.distill:
         if not table.is_file():
@@ -457,7 +465,7 @@ def expert_rows(clips: list[Path], args: argparse.Namespace) -> dict[str, dict]:
             )
         rows += json.loads(table.read_text()).get("rows", [])
     table = " ".join(map(str, args.distill))
-    out = {}
+    ranked = {}
     for clip in clips:
         rows_of_clip = [r for r in rows if r["clip"] == clip.stem and r.get("mode", "per_clip") == "per_clip"]
         if not rows_of_clip:
@@ -465,15 +473,37 @@ def expert_rows(clips: list[Path], args: argparse.Namespace) -> dict[str, dict]:
                 f"[learn_clips] --distill {table}: no per-clip row of {clip.stem}; train its expert first: "
                 f"python scripts/learn_clips.py FOLDER --clips {clip.stem} --minutes M --json {table}"
             )
-        best = max(rows_of_clip, key=lambda r: (r["success_rate"], -r["mpkpe_m"]))
+        ranked[clip.stem] = sorted(rows_of_clip, key=lambda r: (r["success_rate"], -r["mpkpe_m"]), reverse=True)
+
+    def action_map(row: dict) -> tuple[str, ...]:
+        return tuple(pinned_action_overrides(Path(row["run_dir"]) / row["checkpoint"]))
+
+    votes = Counter(action_map(r[0]) for r in ranked.values())
+    target = max(votes, key=lambda m: (votes[m], m == action_map(next(iter(ranked.values()))[0])))
+    print(f"[learn_clips] --distill: the student acts in the action map {' '.join(target) or 'of the preset default'}", flush=True)
+    out = {}
+    for stem, candidates in ranked.items():
+        best = next((r for r in candidates if action_map(r) == target), None)
+        if best is None:
+            raise SystemExit(
+                f"[learn_clips] --distill {table}: no expert of {stem} acts in the action map {' '.join(target)} of "
+                f"the other clips' experts; retrain it with today's preset: python scripts/learn_clips.py FOLDER "
+                f"--clips {stem} --minutes M --json {args.distill[0]}"
+            )
+        if best is not candidates[0]:
+            print(
+                f"[learn_clips] --distill: {stem}: its best row ({candidates[0]['commit']}) acts in another action map; "
+                f"its expert is the row of {best['commit']}",
+                flush=True,
+            )
         checkpoint = Path(best["run_dir"]) / best["checkpoint"]
         for what, path in (("checkpoint", checkpoint), ("clip file", Path(best["file"]))):
             if not path.is_file():
                 raise SystemExit(
-                    f"[learn_clips] --distill {table}: the expert of {clip.stem} has no {what} {path} (run folders are "
+                    f"[learn_clips] --distill {table}: the expert of {stem} has no {what} {path} (run folders are "
                     "relative to where learn_clips ran; run it from there, or retrain the expert)"
                 )
-        out[clip.stem] = best
+        out[stem] = best
     return out
 
 

@@ -171,6 +171,23 @@ def test_distill_script_writes_the_experts_clip_list_in_order(tmp_path):
     assert argv[-1] == f"agent.teacher.experts=['{ckpt.resolve()}']"
     with pytest.raises(SystemExit, match="same clip"):
         distill.write_motion_list([MOTIONS / "squat.npz", MOTIONS / "squat.npz"], tmp_path / "dup.yaml")
+    # the student acts in the experts' action map (the reference lead their runs saved); experts in two maps refused
+    def saved_lead(run_dir: Path, lead: str) -> Path:
+        (run_dir / "params").mkdir(parents=True)
+        (run_dir / "params" / "env.yaml").write_text(
+            "actions:\n  joint_pos:\n    class_type: g1_mimic.tasks.mimic.mdp.actions:ReferenceJointPositionAction\n"
+            f"    lead_s: {lead}\n"
+        )
+        (run_dir / "model_1.pt").write_bytes(b"")
+        return run_dir / "model_1.pt"
+
+    new_a, new_b, old = saved_lead(tmp_path / "a", "0.08"), saved_lead(tmp_path / "b", "0.08"), saved_lead(tmp_path / "c", "null")
+    argv = distill.build_train_argv([new_a, new_b], listed, ["--max_minutes", "5"])
+    assert argv[-2] == "env.actions.joint_pos.lead_s=0.08" and argv[-1].startswith("agent.teacher.experts=")
+    mine = distill.build_train_argv([new_a, new_b], listed, ["env.actions.joint_pos.lead_s=0.05"])
+    assert "env.actions.joint_pos.lead_s=0.08" not in mine  # an explicit setting wins
+    with pytest.raises(SystemExit, match=r"different action maps .*lead_s=0\.08.*lead_s=null"):
+        distill.build_train_argv([new_a, old], listed, [])
     (run / "g1_mimic_run.json").write_text(json.dumps({"task": "x", "hydra_overrides": [f"env.commands.motion.motion_file={tmp_path}"]}))
     with pytest.raises(SystemExit, match="not on one clip"):
         distill.expert_clip(ckpt)

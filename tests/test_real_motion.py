@@ -419,3 +419,38 @@ def test_level_feet_brings_the_hovering_foot_down_and_keeps_the_other_in_place(t
     code, _, err = _cli("convert", HANDSUP, tmp_path / "cli.npz", "--level-feet")
     assert code == 0 and "--level-feet: 'right_ankle_roll_link' rested 1.7 cm above" in err
     np.testing.assert_allclose(load_motion(tmp_path / "cli.npz").source["level_feet"]["lowered_m"], done["lowered_m"], atol=1e-6)
+
+
+def test_distill_experts_share_the_students_action_map(tmp_path, capsys):
+    """learn_clips --distill: per clip the best row whose expert acts in the action map most clips' best rows
+    share (the reference lead saved with each run); a clip without one is refused, naming the retraining."""
+    import argparse
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    import learn_clips
+
+    def row(clip: str, name: str, lead: str, success: float, mpkpe: float) -> dict:
+        run = tmp_path / name
+        (run / "params").mkdir(parents=True)
+        (run / "params" / "env.yaml").write_text(
+            "actions:\n  joint_pos:\n    class_type: g1_mimic.tasks.mimic.mdp.actions:ReferenceJointPositionAction\n"
+            f"    lead_s: {lead}\n"
+        )
+        (run / "model_1.pt").write_bytes(b"")
+        (tmp_path / f"{clip}.npz").write_bytes(b"")
+        return {"clip": clip, "run_dir": str(run), "checkpoint": "model_1.pt", "file": str(tmp_path / f"{clip}.npz"),
+                "success_rate": success, "mpkpe_m": mpkpe, "commit": name, "mode": "per_clip"}
+
+    rows = [row("a", "a_old", "null", 1.0, 0.05), row("a", "a_new", "0.08", 1.0, 0.07), row("b", "b_new", "0.08", 1.0, 0.1),
+            row("c", "c_new", "0.08", 0.9, 0.1), row("c", "c_worse", "0.08", 0.5, 0.1)]
+    table = tmp_path / "t.json"
+    table.write_text(json.dumps({"rows": rows}))
+    args = argparse.Namespace(distill=[table])
+    clips = [tmp_path / f"{c}.npz" for c in "abc"]
+    chosen = learn_clips.expert_rows(clips, args)
+    # a's best row (5 cm) acts with one step of lead; b and c's best with 0.08 s: a is taught by its 7 cm expert
+    assert {k: v["commit"] for k, v in chosen.items()} == {"a": "a_new", "b": "b_new", "c": "c_new"}
+    assert "a: its best row (a_old) acts in another action map" in capsys.readouterr().out
+    table.write_text(json.dumps({"rows": [rows[0], *rows[2:]]}))
+    with pytest.raises(SystemExit, match=r"no expert of a acts in the action map env\.actions\.joint_pos\.lead_s=0\.08"):
+        learn_clips.expert_rows(clips, args)
