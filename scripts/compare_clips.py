@@ -10,7 +10,9 @@ expert with the best evaluation (success, then MPKPE) over all the per-clip rows
 newest row (by date, then position) of each multi-clip mode. One Markdown line per clip that any
 multi-clip row has (held-out clips marked), with success, MPKPE and sim2sim success of each mode (a
 policy that fails gets the mean length of its evaluation episodes beside its MPKPE, which is the error of
-the part it played); the expert's repairs (``--fix``) and training minutes say what it was trained on.
+the part it played); the expert's repairs (``--fix``) and training minutes say what it was trained on. A
+student's row also names its own teacher (the expert ``--distill`` chose for the clip, which need not be the
+best expert: experts in another action map are passed over): its success, MPKPE and commit.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def pick(rows: list[dict]) -> dict[str, dict[str, dict]]:
 
 def _cells(row: dict | None, mode: str) -> list[str]:
     if row is None:
-        return ["–"] * (4 if mode == "per_clip" else 3)
+        return ["–"] * (3 if mode == "together" else 4)
     mpkpe = f"{100 * row['mpkpe_m']:.1f}"
     if row["success_rate"] < 1.0 and row.get("mean_episode_length_s") is not None:  # the error of the part played
         mpkpe += f" (to {row['mean_episode_length_s']:.1f} of {row['length_s']:.1f} s)"
@@ -67,6 +69,12 @@ def _cells(row: dict | None, mode: str) -> list[str]:
     if mode == "per_clip":
         fixes = ", ".join(row.get("fixes") or {}) or "none"
         cells.append(f"{row['minutes']:g} min, {fixes}, `{row.get('commit', '?')}`")
+    elif mode == "distilled":
+        teacher = row.get("expert")
+        cells.append(
+            "–" if not teacher else
+            f"{100 * teacher['success_rate']:.0f} %, {100 * teacher['mpkpe_m']:.1f} cm, `{teacher.get('commit', '?')}`"
+        )
     return cells
 
 
@@ -82,6 +90,8 @@ def markdown(rows: list[dict]) -> str:
         head += [f"{t}: success", f"{t}: MPKPE [cm]", f"{t}: sim2sim"]
         if mode == "per_clip":
             head.append("expert trained")
+        elif mode == "distilled":
+            head.append("its teacher")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for clip in sorted(clips, key=lambda c: (any(r.get("held_out") for r in picked[c].values()), c)):
         held = any(r.get("held_out") and r.get("mode") in MODES[1:] for r in picked[clip].values())

@@ -37,14 +37,14 @@ def test_best_expert_and_newest_multi_clip_rows_per_clip(tmp_path):
         _row("dance", "together", 0.5, 0.300, date="2026-12-05"),
         _row("dance", "together", 0.75, 0.200),  # newer: replaces the row above
         _row("walk", "together", 0.25, 0.400, held_out=True, mean_episode_length_s=3.14, length_s=5.02),
-        _row("dance", "distilled", 1.0, 0.090),
+        _row("dance", "distilled", 1.0, 0.090, expert={"success_rate": 1.0, "mpkpe_m": 0.103, "commit": "def5678"}),
     ]
     proc = _compare(tmp_path, experts, multi)
     assert proc.returncode == 0, proc.stderr
     lines = (tmp_path / "cmp.md").read_text().splitlines()
     assert lines[0].startswith("| clip | expert (one policy per clip): success |") and len(lines) == 4
-    assert lines[2] == "| dance | 100 % | 6.5 | 100 % | 50 min, fix_skating, `abc1234` | 75 % | 20.0 | 75 % | 100 % | 9.0 | 100 % |"
-    assert lines[3] == "| walk (held out) | 100 % | 13.7 | 100 % | 60 min, none, `abc1234` | 25 % | 40.0 (to 3.1 of 5.0 s) | 25 % | – | – | – |"
+    assert lines[2] == "| dance | 100 % | 6.5 | 100 % | 50 min, fix_skating, `abc1234` | 75 % | 20.0 | 75 % | 100 % | 9.0 | 100 % | 100 %, 10.3 cm, `def5678` |"
+    assert lines[3] == "| walk (held out) | 100 % | 13.7 | 100 % | 60 min, none, `abc1234` | 25 % | 40.0 (to 3.1 of 5.0 s) | 25 % | – | – | – | – |"
     assert proc.stdout.startswith(lines[0])
 
 
