@@ -74,14 +74,27 @@ def distilled(tmp_path_factory):
                 each = [e(probe) for e in alg.teacher.experts]
             out["routing_error"] = max(float((got[i] - each[i % 2][i]).abs().max()) for i in range(8))
             out["experts_differ"] = float((each[0] - each[1]).abs().max())
-            losses = []
+            losses, probes = [], []
             alg.train_mode()
-            for _ in range(40):
+
+            def probe_loss() -> float:
+                # the student's error on the first rollout's states (fixed: the per-iteration losses move with
+                # the states the student's own actions bring)
+                with torch.inference_mode():
+                    fixed = torch.cat(probes)
+                    return float(((alg.student(fixed) - alg.teacher(fixed)) ** 2).mean())
+
+            for it in range(40):
                 with torch.inference_mode():
                     for _ in range(agent_cfg.num_steps_per_env):
+                        if it == 0:
+                            probes.append(obs.clone())
                         obs, rew, dones, extras = wrapped.step(alg.act(obs))
                         alg.process_env_step(obs, rew, dones, extras)
+                if it == 0:
+                    out["probe_loss_before"] = probe_loss()
                 losses.append(alg.update()["behavior"])
+            out["probe_loss_after"] = probe_loss()
             out["losses"] = losses
             out["clips_seen"] = sorted(set(obs["expert_route"][:, 0].tolist()))
             # the student, saved as rsl_rl's distillation checkpoint in a run folder with its record
@@ -113,11 +126,12 @@ def test_teacher_routes_each_env_to_its_clips_expert(distilled):
 def test_dagger_loss_decreases_on_two_clips(distilled):
     losses = distilled["losses"]
     assert losses[0] > 1e-3, losses
-    # per-iteration losses jump with the states the student's own actions bring (measured 2026-12-06, the CPU
-    # preset with the reference lead: 0.0077, 0.0062, then 0.0008-0.0072; the last four 0.0013-0.0042, 0.39x
-    # the first two); 16 iterations were enough before the lead, not after (the last four at 0.71x)
-    first, last = sum(losses[:2]) / 2, sum(losses[-4:]) / 4
-    assert last < 0.6 * first, [round(v, 5) for v in losses]
+    # the per-iteration losses jump with the states the student's own actions bring (2026-12-06: 0.0077, 0.0062,
+    # then 0.0008-0.0072 with the last four at 0.39x the first two; after the folded control period the same
+    # run's last four were at 0.94x), so the decrease is measured on fixed states, the first rollout's (observed:
+    # 0.0170 after the first rollout, 0.0070 after 40 iterations, 0.41x)
+    before, after = distilled["probe_loss_before"], distilled["probe_loss_after"]
+    assert before > 1e-3 and after < 0.6 * before, (before, after, [round(v, 5) for v in losses])
     assert distilled["clips_seen"] == [0.0, 1.0]
 
 
