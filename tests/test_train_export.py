@@ -267,3 +267,22 @@ def test_checkpoint_of_another_observation_size_is_refused_naming_the_sizes(trai
                            "--no_export", "presets=future_obs"], cwd=work, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert "[train]" in proc.stderr and "observation size 160 vs 274 here" in proc.stderr.strip().splitlines()[-1], proc.stderr[-3000:]
+
+
+def test_noise_anneal_lowers_the_policy_std_over_the_run(tmp_path):
+    """``agent.algorithm.noise_anneal_from=0``: the learning loop passes the run's progress to the PPO,
+    whose noise bound falls from the std of the first iteration to 0.1 at the last (a third of the way per
+    iteration here), in the std the run logs."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _run([str(REPO / "scripts" / "train.py"), "--num_envs", "4", "--max_iterations", "3", "--headless", "--no_export",
+          "--seed", "3", "agent.algorithm.noise_anneal_from=0.0", "agent.algorithm.noise_anneal_to_std=0.1"], cwd=tmp_path)
+    (run,) = sorted((tmp_path / "logs" / "rsl_rl" / "g1_mimic").iterdir())
+    events = EventAccumulator(str(run))
+    events.Reload()
+    std = [s.value for s in events.Scalars("Policy/mean_std")]
+    assert len(std) == 3
+    assert std[0] == pytest.approx(0.5, abs=0.02)  # the CPU preset's initial std, before any bound applies
+    # after iteration k the bound is s0 + (k + 1) / 3 * (0.1 - s0), s0 the largest std after iteration 0
+    assert std[1] <= 0.52 - (0.52 - 0.1) / 3 + 1e-6 and std[2] <= 0.52 - 2 * (0.52 - 0.1) / 3 + 1e-6
+    assert std[2] < std[1] < std[0]

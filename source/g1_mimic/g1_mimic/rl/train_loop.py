@@ -10,6 +10,8 @@
   running when SIGINT (Ctrl-C) or SIGTERM arrives, and then saves ``model_<iteration>.pt`` (atomically,
   with :func:`g1_mimic.rl.checkpoint.install_atomic_runner_save`) and closes the log writer, exactly
   as at the end of a full ``learn``; a second signal exits at once (status 130);
+- the algorithm learns how far the run is after each iteration (:func:`run_progress`, passed to its
+  ``set_progress`` where it has one: :class:`g1_mimic.rl.ppo.G1MimicPPO`'s noise anneal);
 - a run on more than one clip prints each clip's training success, error and sampling share
   (:func:`clip_table`) every ``CLIP_TABLE_EVERY_S`` and at its end.
 
@@ -66,6 +68,15 @@ def budget_progress(iteration: int, elapsed_s: float, budget_s: float, episode_l
         f"[train] iteration {iteration}: {elapsed_s / 60:.1f} of {budget_s / 60:.1f} min, "
         f"ETA {int(left // 60)}:{int(left % 60):02d}{mean}"
     )
+
+
+def run_progress(elapsed_s: float, budget_s: float | None, iterations_done: int, iterations: int) -> float:
+    """How far a run is, from 0 to 1: the share of its wall-clock budget spent if it has one, else the
+    share of its iterations done (the larger of the two where both bound it; the run stops at either)."""
+    by_iterations = iterations_done / iterations if iterations > 0 else 1.0
+    if budget_s is None:
+        return min(by_iterations, 1.0)
+    return min(max(elapsed_s / budget_s, by_iterations), 1.0)
 
 
 def clip_table(library, iteration: int) -> list[str]:
@@ -132,10 +143,16 @@ def install_learn_hooks(
         started = time.monotonic()
         last_line = [started, started]
         library = _motion_library(self)
+        first_iteration = self.current_learning_iteration
+        set_progress = getattr(self.alg, "set_progress", None)
 
         def log_then_check(*args, **kwargs):
             log(*args, **kwargs)
             now = time.monotonic()
+            if set_progress is not None:
+                set_progress(
+                    run_progress(now - started, max_seconds, self.current_learning_iteration - first_iteration + 1, num_learning_iterations)
+                )
             if deadline is not None and now - last_line[0] >= PROGRESS_EVERY_S:
                 last_line[0] = now
                 print(budget_progress(self.current_learning_iteration, now - started, max_seconds, logger.lenbuffer), flush=True)

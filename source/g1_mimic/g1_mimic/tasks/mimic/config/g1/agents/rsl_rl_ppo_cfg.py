@@ -23,12 +23,20 @@ class SymmetryPresetCfg(PresetCfg):
 
 @configclass
 class G1MimicPpoAlgorithmCfg(RslRlPpoAlgorithmCfg):
-    """rsl_rl's PPO settings plus the update's torch thread count (:class:`g1_mimic.rl.ppo.G1MimicPPO`)."""
+    """rsl_rl's PPO settings plus the update's torch thread count and the action-noise anneal
+    (:class:`g1_mimic.rl.ppo.G1MimicPPO`)."""
 
     class_name: str = "g1_mimic.rl.ppo:G1MimicPPO"
 
     update_threads: int | None = None
     """Torch threads of the PPO update (the rollout keeps the process's count); None: unchanged."""
+
+    noise_anneal_from: float | None = None
+    """Share of the run (its ``--max_minutes`` budget, else its iterations) after which the action noise's std
+    upper bound falls linearly to ``noise_anneal_to_std`` at the end; None: no anneal."""
+
+    noise_anneal_to_std: float = 0.1
+    """The action noise's std upper bound at the end of an annealed run."""
 
     symmetry_cfg: RslRlSymmetryCfg | None = SymmetryPresetCfg()
 
