@@ -1,7 +1,8 @@
 """Evaluate a G1 tracking checkpoint: success rate, MPKPE, R-MPKPE, joint and end-effector errors per clip.
 
     python scripts/evaluate.py --checkpoint logs/rsl_rl/g1_mimic/<run>/model_300.pt
-        [--motion PATH] [--num_envs 16] [--num_episodes 64] [--standing_s 3] [--protocol task|pelvis] [--json report.json]
+        [--motion PATH] [--num_envs 16] [--num_episodes 64] [--standing_s 3] [--protocol task|pelvis]
+        [--obs_noise 0.01] [--json report.json]
 
 ``--motion`` may be a folder (or YAML list) of clips: one row per clip, the overall figures and the
 failed clips. ``--protocol pelvis`` judges failure by the recent literature's rule (pelvis height off
@@ -9,6 +10,9 @@ by > 0.25 m or tilt > 0.8 rad) instead of the task's own terminations.
 
 Deterministic (mean action, no pushes/randomisation/noise), every episode from frame 0, and every
 env finishes its share of episodes (see :mod:`g1_mimic.rl.evaluation` for the metric definitions).
+``--obs_noise K`` adds K times the training noise of the sensor-level observations (as
+``scripts/sim2sim.py --obs_noise K`` does), so that episodes differ: compare a drifting policy's MPKPE
+with sim2sim's as means over such episodes (``docs/deploy.md``).
 """
 
 from __future__ import annotations
@@ -35,9 +39,15 @@ def main(argv: list[str] | None = None) -> int:
         "--protocol", choices=PROTOCOLS, default="task",
         help="failure rule: the task's terminations (default) or the literature's pelvis rule (height 0.25 m, tilt 0.8 rad)",
     )
+    parser.add_argument(
+        "--obs_noise", type=float, default=0.0,
+        help="sensor observation noise as a multiple of the training noise (default 0: deterministic episodes)",
+    )
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", default=None, help="write the report as JSON here")
     args, overrides = parser.parse_known_args(argv)
+    if not args.obs_noise >= 0.0:
+        raise SystemExit(f"[evaluate] --obs_noise must be >= 0 (a multiple of the training noise), got {args.obs_noise}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from g1_mimic.rl.checkpoint import CheckpointSelectionError, recorded_task, resolve_checkpoint
 
@@ -65,20 +75,22 @@ def main(argv: list[str] | None = None) -> int:
         num_envs=num_envs,
         device=device,
         overrides=overrides,
-        env_cfg_hook=lambda cfg: configure_for_evaluation(cfg, standing_s=args.standing_s, protocol=args.protocol),
+        env_cfg_hook=lambda cfg: configure_for_evaluation(
+            cfg, standing_s=args.standing_s, protocol=args.protocol, obs_noise=args.obs_noise
+        ),
     ) as s:
         n_clips = s.unwrapped.command_manager.get_term("motion").library.num_clips
         if args.num_episodes is None:
             num_episodes = max(num_envs, 4 * n_clips)
         print(
             f"[evaluate] {num_episodes} episodes on {num_envs} envs, {n_clips} clip(s), failure rule {args.protocol}, "
-            f"device {device}",
+            f"sensor noise x{args.obs_noise:g} of training's, device {device}",
             flush=True,
         )
         result = evaluate(s, num_episodes, protocol=args.protocol)
     print(result.table())
     report = result.to_dict()
-    report.update({"checkpoint": str(ckpt), "task": args.task, "num_envs": num_envs})
+    report.update({"checkpoint": str(ckpt), "task": args.task, "num_envs": num_envs, "obs_noise": args.obs_noise})
     if args.json:
         out = atomic_write_json(args.json, report)
         print(f"[evaluate] wrote {out}")

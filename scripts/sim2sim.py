@@ -10,7 +10,7 @@ A clip the graph does not hold: export a graph with it first
 (``scripts/play.py --checkpoint CKPT --motion FILE --export_only``). Every episode starts on the
 reference at ``--start_s`` (default: the first frame); metrics follow ``scripts/evaluate.py``
 (``success_rate``, ``standing_after_end``, ``mpkpe_m``, ``r_mpkpe_m``, ``joint_pos_rmse_rad``,
-``ee_pos_error_m``; see :mod:`g1_mimic.deploy.sim2sim` and ``docs/deploy.md``).
+``ee_pos_error_m``, ``mpkpe_std_m``; see :mod:`g1_mimic.deploy.sim2sim` and ``docs/deploy.md``).
 """
 
 from __future__ import annotations
@@ -144,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     report.update({"policy": str(graph), "motion": runtime.clip_name})
     print(
         f"[sim2sim] success {100 * report['success_rate']:.1f}%, standing after end {100 * report['standing_after_end']:.1f}%, "
-        f"MPKPE {100 * report['mpkpe_m']:.2f} cm, joint RMSE {report['joint_pos_rmse_rad']:.3f} rad",
+        f"MPKPE {100 * report['mpkpe_m']:.2f} cm"
+        + (f" (sd {100 * report['mpkpe_std_m']:.2f} cm over {report['episodes']})" if report["episodes"] > 1 else "")
+        + f", joint RMSE {report['joint_pos_rmse_rad']:.3f} rad",
         flush=True,
     )
     if args.json:

@@ -23,6 +23,9 @@ def test_summary_per_clip_and_overall():
     assert res.success_rate == pytest.approx(0.5)
     assert res.standing_after_end == pytest.approx(0.25)
     assert res.mpkpe_m == pytest.approx((0.02 + 0.04 + 0.30 + 0.10) / 4)
+    # the spread over episodes (population sd): per clip and overall
+    assert res.per_clip["wave"]["mpkpe_std_m"] == pytest.approx(0.01) and res.per_clip["squat"]["mpkpe_std_m"] == pytest.approx(0.10)
+    assert res.mpkpe_std_m == pytest.approx(0.1108, abs=1e-4) and res.to_dict()["mpkpe_std_m"] == res.mpkpe_std_m
     assert res.per_clip["wave"]["success_rate"] == 1.0 and res.per_clip["wave"]["standing_after_end"] == 0.5
     assert res.per_clip["squat"]["mean_episode_length_s"] == pytest.approx(2.0)
     d = res.to_dict()
@@ -30,6 +33,7 @@ def test_summary_per_clip_and_overall():
         assert key in d
     table = res.table()
     assert "wave" in table and "ALL" in table and "50.0%" in table
+    assert table.splitlines()[1].split()[4:6] == ["3.00", "1.00"]  # wave: MPKPE and its sd, cm
     assert res.failed_clips == ["squat"] and d["failed_clips"] == ["squat"] and d["protocol"] == "task"
     assert table.splitlines()[-1] == "failure rule: task; failed clips (1 of 2): squat"
     assert summarize(episodes[:2], ["wave", "squat"], protocol="pelvis").table().endswith("failed clips (0 of 1): none")

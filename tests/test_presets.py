@@ -160,3 +160,28 @@ def test_cpu_robust_task_keeps_the_default_perturbations_that_cpu_learn_drops():
         assert not torch.allclose(offsets[0], offsets[1]), "add_joint_default_pos draws per env"
     finally:
         env.close()
+
+
+def test_evaluation_noise_is_the_training_sensor_noise_scaled_and_none_on_the_anchor_terms():
+    """``scripts/evaluate.py --obs_noise K``: K times the training noise on joint and root-velocity terms (what
+    sim2sim's ``--obs_noise K`` adds to the sensors), none on the anchor terms, corruption on; K = 0: none."""
+    from isaaclab_tasks.utils import resolve_task_config
+
+    import g1_mimic.tasks  # noqa: F401
+    from g1_mimic.rl.evaluation import configure_for_evaluation
+
+    env_cfg, _ = resolve_task_config("Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    trained = {n: getattr(env_cfg.observations.policy, n).noise for n in ("joint_pos", "joint_vel", "base_lin_vel", "base_ang_vel")}
+    configure_for_evaluation(env_cfg, obs_noise=0.1)
+    policy = env_cfg.observations.policy
+    assert policy.enable_corruption
+    for name, noise in trained.items():
+        scaled = getattr(policy, name).noise
+        assert (scaled.n_min, scaled.n_max) == pytest.approx((0.1 * noise.n_min, 0.1 * noise.n_max)), name
+    assert policy.joint_vel.noise.n_max == pytest.approx(0.05)  # 0.1 x BeyondMimic's ±0.5 rad/s
+    assert policy.motion_anchor_pos_b.noise is None and policy.motion_anchor_ori_b.noise is None
+    env_cfg, _ = resolve_task_config("Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    configure_for_evaluation(env_cfg)
+    assert not env_cfg.observations.policy.enable_corruption
+    with pytest.raises(ValueError, match="obs_noise must be >= 0"):
+        configure_for_evaluation(env_cfg, obs_noise=-1.0)

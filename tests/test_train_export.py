@@ -115,6 +115,7 @@ def test_evaluate_writes_report(trained_run):
     for key in ("success_rate", "mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "episodes", "standing_after_end"):
         assert key in report, key
     assert report["episodes"] == 4
+    assert report["obs_noise"] == 0.0 and report["mpkpe_std_m"] < 1e-6  # four deterministic episodes from frame 0
     assert 0.0 <= report["success_rate"] <= 1.0
     assert 0.0 < report["mpkpe_m"] < 2.0
 

@@ -36,6 +36,7 @@ noise has no single sensor and is not simulated), a push (``push_at_s`` after th
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -300,6 +301,7 @@ def run_sim2sim(
         "standing_after_end": sum(ep.standing for ep in episodes) / k,
         **{key: sum(ep.metrics[key] for ep in episodes) / k for key in METRIC_KEYS},
         **{key: sum(ep.metrics[key] for ep in episodes) / k for key in ("root_drift_max_m", "root_drift_end_m")},
+        "mpkpe_std_m": statistics.pstdev(ep.metrics["mpkpe_m"] for ep in episodes),
         "episodes": k,
         "mean_episode_length_s": sum(ep.length_s for ep in episodes) / k,
         "clip": runtime.clip_name,

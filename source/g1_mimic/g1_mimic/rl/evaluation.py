@@ -23,7 +23,14 @@ by > 0.8 rad (:class:`~g1_mimic.tasks.mimic.mimic_env_cfg.PelvisProtocolTerminat
 - ``mpkpe_m``: mean over tracked bodies of the world-frame body position error (m);
 - ``r_mpkpe_m``: the same after subtracting each side's root (pelvis) position (m);
 - ``joint_pos_rmse_rad``: root mean square joint angle error over all joints (rad);
-- ``ee_pos_error_m``: mean position error of the end effectors (ankles, wrists) (m).
+- ``ee_pos_error_m``: mean position error of the end effectors (ankles, wrists) (m);
+- ``mpkpe_std_m``: the standard deviation of the episodes' MPKPE (m).
+
+``obs_noise`` (:func:`configure_for_evaluation`) adds the training noise of the sensor-level observation
+terms (joint positions and velocities, root velocities) times a factor, as ``scripts/sim2sim.py
+--obs_noise`` does in plain MuJoCo, so that episodes differ: a policy that drifts in the world has a
+world-frame MPKPE that tiny perturbations move by centimetres (``docs/deploy.md``), and one
+deterministic episode is then one draw of it, to be compared with sim2sim as a mean over episodes.
 """
 
 from __future__ import annotations
@@ -75,6 +82,7 @@ class EvalResult:
     mean_episode_length_s: float
     standing_after_end: float = 0.0
     standing_s: float = 0.0
+    mpkpe_std_m: float = 0.0
     per_clip: dict[str, dict[str, float]] = field(default_factory=dict)
     wall_time_s: float = 0.0
     protocol: str = "task"
@@ -99,6 +107,7 @@ class EvalResult:
             "r_mpkpe_m": self.r_mpkpe_m,
             "joint_pos_rmse_rad": self.joint_pos_rmse_rad,
             "ee_pos_error_m": self.ee_pos_error_m,
+            "mpkpe_std_m": self.mpkpe_std_m,
             "episodes": self.episodes,
             "mean_episode_length_s": self.mean_episode_length_s,
             "standing_after_end": self.standing_after_end,
@@ -111,7 +120,7 @@ class EvalResult:
         }
 
     def table(self) -> str:
-        rows = [("clip", "episodes", "success", "standing", "MPKPE [cm]", "R-MPKPE [cm]", "joint RMSE [rad]", "EE err [cm]")]
+        rows = [("clip", "episodes", "success", "standing", "MPKPE [cm]", "sd [cm]", "R-MPKPE [cm]", "joint RMSE [rad]", "EE err [cm]")]
         for name, m in self.per_clip.items():
             rows.append(
                 (
@@ -120,6 +129,7 @@ class EvalResult:
                     f"{100 * m['success_rate']:.1f}%",
                     f"{100 * m['standing_after_end']:.1f}%",
                     f"{100 * m['mpkpe_m']:.2f}",
+                    f"{100 * m['mpkpe_std_m']:.2f}",
                     f"{100 * m['r_mpkpe_m']:.2f}",
                     f"{m['joint_pos_rmse_rad']:.3f}",
                     f"{100 * m['ee_pos_error_m']:.2f}",
@@ -132,6 +142,7 @@ class EvalResult:
                 f"{100 * self.success_rate:.1f}%",
                 f"{100 * self.standing_after_end:.1f}%",
                 f"{100 * self.mpkpe_m:.2f}",
+                f"{100 * self.mpkpe_std_m:.2f}",
                 f"{100 * self.r_mpkpe_m:.2f}",
                 f"{self.joint_pos_rmse_rad:.3f}",
                 f"{100 * self.ee_pos_error_m:.2f}",
@@ -157,13 +168,18 @@ class EvalResult:
         return "\n".join(lines)
 
 
-def configure_for_evaluation(env_cfg, standing_s: float = 3.0, protocol: str = "task") -> None:
-    """Evaluation settings on top of the play cfg: frame-0 starts, one clip per env in turn, no noise,
+def configure_for_evaluation(env_cfg, standing_s: float = 3.0, protocol: str = "task", obs_noise: float = 0.0) -> None:
+    """Evaluation settings on top of the play cfg: frame-0 starts, one clip per env in turn, no noise
+    (or ``obs_noise`` times the training noise of the sensor-level terms: :func:`scale_sensor_noise`),
     the reference held for ``standing_s`` after the clip, no episode time limit before that, and the
     failure rule ``protocol`` (``"task"``: the task's terminations; ``"pelvis"``: the literature's)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"evaluation protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    if not obs_noise >= 0.0:
+        raise ValueError(f"obs_noise must be >= 0 (a multiple of the training noise), got {obs_noise!r}")
     env_cfg.play_mode()
+    if obs_noise > 0.0:
+        scale_sensor_noise(env_cfg.observations.policy, obs_noise)
     if protocol == "pelvis":
         from g1_mimic.tasks.mimic.mimic_env_cfg import PelvisProtocolTerminationsCfg
 
@@ -175,6 +191,32 @@ def configure_for_evaluation(env_cfg, standing_s: float = 3.0, protocol: str = "
     cmd.tail_s = standing_s
     cmd.tail_mode = "hold"
     env_cfg.episode_length_s = 1.0e4  # episodes end at clip end + standing_s (motion_finished) or on failure
+
+
+def scale_sensor_noise(group_cfg, scale: float) -> None:
+    """Turn on ``group_cfg``'s observation noise with the noise of its sensor-level terms (joint positions
+    and velocities relative to the default, root linear and angular velocity in the root frame) times
+    ``scale`` and no noise on the other terms: what ``scripts/sim2sim.py --obs_noise`` adds to the
+    measurements in plain MuJoCo (the anchor terms' noise has no single sensor there). Additive uniform
+    and Gaussian noise are scaled; other noise on a sensor term is refused (ValueError)."""
+    from isaaclab.utils.noise import GaussianNoiseCfg, UniformNoiseCfg
+
+    from g1_mimic.tasks.mimic import mdp
+
+    sensor_terms = (mdp.joint_pos_rel, mdp.joint_vel_rel, mdp.base_lin_vel, mdp.base_ang_vel)
+    group_cfg.enable_corruption = True
+    for name, term in vars(group_cfg).items():
+        noise = getattr(term, "noise", None)
+        if noise is None or not callable(getattr(term, "func", None)):
+            continue
+        if term.func not in sensor_terms:
+            term.noise = None
+        elif isinstance(noise, UniformNoiseCfg) and noise.operation == "add":
+            term.noise = noise.replace(n_min=noise.n_min * scale, n_max=noise.n_max * scale)
+        elif isinstance(noise, GaussianNoiseCfg) and noise.operation == "add":
+            term.noise = noise.replace(mean=noise.mean * scale, std=noise.std * scale)
+        else:
+            raise ValueError(f"observation term {name!r}: cannot scale noise {type(noise).__name__} ({noise.operation})")
 
 
 def evaluate(
@@ -307,6 +349,7 @@ def summarize(
         out["mean_episode_length_s"] = sum(r[3] for r in recs) / k
         for key in METRIC_KEYS:
             out[key] = sum(r[4][key] for r in recs) / k
+        out["mpkpe_std_m"] = statistics.pstdev(r[4]["mpkpe_m"] for r in recs)
         return out
 
     per_clip = {}
@@ -321,6 +364,7 @@ def summarize(
         r_mpkpe_m=total["r_mpkpe_m"],
         joint_pos_rmse_rad=total["joint_pos_rmse_rad"],
         ee_pos_error_m=total["ee_pos_error_m"],
+        mpkpe_std_m=total["mpkpe_std_m"],
         episodes=len(episodes),
         mean_episode_length_s=total["mean_episode_length_s"],
         standing_after_end=total["standing_after_end"],
