@@ -4,6 +4,11 @@ Gains follow BeyondMimic's armature-derived actuator model (:mod:`g1_mimic.robot
 one :class:`ImplicitActuatorCfg` per motor type with ``K = J w^2``, ``D = 2 zeta J w``, the motor's
 armature, effort and velocity limits. :data:`G1_ACTION_SCALE` maps joint-name regexes to
 ``0.25 * effort / K``.
+
+Self-collisions are on, as on the robot, in BeyondMimic's G1 and in sim2sim's ``g1_sim.xml``: the
+links collide with each other except a body with its parent and the pairs the MJCF excludes (469
+self-collision pairs of the 34 collision geoms; ``tests/test_model_parity.py`` holds the training
+model to the deploy model pair by pair).
 """
 
 from __future__ import annotations
@@ -58,11 +63,11 @@ G1_CFG = ArticulationCfg(
         ),
         articulation_props=[
             PhysxArticulationCfg(
-                enabled_self_collisions=False,
+                enabled_self_collisions=True,
                 solver_position_iteration_count=8,
                 solver_velocity_iteration_count=4,
             ),
-            NewtonArticulationCfg(self_collision_enabled=False),
+            NewtonArticulationCfg(self_collision_enabled=True),
         ],
     ),
     init_state=ArticulationCfg.InitialStateCfg(
