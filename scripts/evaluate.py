@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="write the report as JSON here")
     args, overrides = parser.parse_known_args(argv)
     if not args.obs_noise >= 0.0:
-        raise SystemExit(f"[evaluate] --obs_noise must be >= 0 (a multiple of the training noise), got {args.obs_noise}")
+        parser.error(f"--obs_noise must be >= 0 (a multiple of the training noise), got {args.obs_noise}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from g1_mimic.rl.checkpoint import CheckpointSelectionError, recorded_task, resolve_checkpoint
 

@@ -18,7 +18,12 @@ defaults, plus the ``--fix`` repairs, into ``<json dir>/<json stem>_motions[_<fi
    frame 0, then 3 s of the held last frame (``standing_after_end``);
 4. ``scripts/sim2sim.py`` on its exported policy graph in plain MuJoCo (deterministic: one episode),
    rendered to ``<run>/sim2sim.gif`` (the policy, its reference 1 m to its left; ``--no_video`` skips it);
-5. ``scripts/plot_learning_curve.py`` into ``<run>/learning_curve.png``.
+5. with ``--noisy K`` (default 0.01; 0: skip): both again with K times the training's sensor noise
+   (``--obs_noise K``: ``--episodes`` evaluation episodes, ``--noisy_sim2sim`` sim2sim episodes), so that the
+   episodes differ: deterministic episodes from frame 0 are one trajectory however many are run, and a
+   policy that plays its clip through on that one trajectory may fail on its neighbours (row key ``noisy``:
+   success, MPKPE and its spread in each simulator);
+6. ``scripts/plot_learning_curve.py`` into ``<run>/learning_curve.png``.
 
 The row (clip, length, minutes, iterations, env steps, success, MPKPE, R-MPKPE, joint RMSE,
 standing after the end, sim2sim success and MPKPE, the reference's stance-foot slide and the ``--fix``
@@ -80,6 +85,7 @@ COLUMNS = (
     ("r_mpkpe_m", "R-MPKPE [cm]"),
     ("joint_pos_rmse_rad", "joint RMSE [rad]"),
     ("sim2sim_success_rate", "sim2sim success"),
+    ("noisy", "success / sim2sim, sensor noise"),
     ("standing_after_end", "standing after end"),
     ("stance_slide", "stance-slide offset [cm]"),
     ("fixes", "fixes"),
@@ -147,11 +153,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="also sim2sim each clip under a 0.5 m/s push (at 30 %% of the clip), a 1-step delay and friction 0.5",
     )
+    p.add_argument(
+        "--noisy",
+        type=float,
+        default=0.01,
+        metavar="K",
+        help="also evaluate and sim2sim with K times the training's sensor noise, so that episodes differ (0: skip)",
+    )
+    p.add_argument(
+        "--noisy_sim2sim", type=positive(int), default=8, help="sim2sim episodes with --noisy noise (default 8)"
+    )
     p.add_argument("--no_video", action="store_true", help="no GIF of the sim2sim episode (saves ~5 s per clip second)")
     p.add_argument(
         "--video_size", nargs=2, type=positive(int), default=[320, 240], metavar=("W", "H"), help="GIF size (pixels)"
     )
     args = p.parse_args(argv)
+    if not args.noisy >= 0.0:
+        p.error(f"--noisy must be >= 0 (a multiple of the training's sensor noise), got {args.noisy}")
     if args.together and args.distill is not None:
         p.error("--together and --distill are two ways to train one policy for the clips; choose one")
     if args.distill is not None:
@@ -303,11 +321,14 @@ def choose_checkpoint(run_dir: Path, last: Path, args: argparse.Namespace, log: 
     return Path(chosen["chosen"]).resolve(), chosen["candidates"]
 
 
-def evaluate_run(ckpt: Path, motion: Path | None, episodes: int, out: Path, log: Path, protocol: str = "task") -> dict:
+def evaluate_run(
+    ckpt: Path, motion: Path | None, episodes: int, out: Path, log: Path, protocol: str = "task", obs_noise: float = 0.0
+) -> dict:
     """``scripts/evaluate.py`` on ``ckpt`` (every episode from frame 0; ``motion`` None: the run's clips) with
-    the failure rule ``protocol`` (``task`` or the literature's ``pelvis``)."""
+    the failure rule ``protocol`` (``task`` or the literature's ``pelvis``) and ``obs_noise`` times the
+    training's sensor noise."""
     cmd = [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--checkpoint", str(ckpt)]
-    cmd += ["--num_episodes", str(episodes), "--json", str(out), "--protocol", protocol]
+    cmd += ["--num_episodes", str(episodes), "--json", str(out), "--protocol", protocol, "--obs_noise", str(obs_noise)]
     if motion is not None:
         cmd += ["--motion", str(motion)]
     status, _ = run(cmd, log)
@@ -358,6 +379,23 @@ def stress_clip(run_dir: Path, clip: Path, length_s: float, args: argparse.Names
         rep = sim2sim_clip(run_dir, clip, run_dir / f"sim2sim_{clip.stem}_{name}.json", None, args, log, extra)
         out[name] = {k: rep.get(k) for k in ("success_rate", "mpkpe_m")}
     return out
+
+
+#: What a ``noisy`` row entry keeps of each report.
+NOISY_KEYS = ("success_rate", "mpkpe_m", "mpkpe_std_m", "r_mpkpe_m", "joint_pos_rmse_rad", "episodes")
+
+
+def noisy_clip(run_dir: Path, clip: Path, ev_noisy: dict, args: argparse.Namespace, log: Path) -> dict:
+    """The row's ``noisy`` entry for ``clip``: its figures in ``ev_noisy`` (an evaluation report with
+    ``--obs_noise``, :func:`evaluate_run`) and a sim2sim of ``--noisy_sim2sim`` episodes with the same noise
+    (report in ``<run>/sim2sim_<clip>_noisy.json``)."""
+    extra = ["--obs_noise", str(args.noisy), "--episodes", str(args.noisy_sim2sim), "--seed", str(args.seed)]
+    s2s = sim2sim_clip(run_dir, clip, run_dir / f"sim2sim_{clip.stem}_noisy.json", None, args, log, extra)
+    return {
+        "obs_noise": args.noisy,
+        "eval": {k: ev_noisy["per_clip"][clip.stem].get(k) for k in NOISY_KEYS},
+        "sim2sim": {k: s2s.get(k) for k in NOISY_KEYS},
+    }
 
 
 def plot_curve(run_dir: Path, log: Path) -> None:
@@ -421,6 +459,9 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     common = {**facts, "checkpoint": ckpt.name, "select": [args.select, args.select_episodes], "selection": candidates}
     common["mode"] = "per_clip"
     row = clip_row(clip, ev, ev.get("failures", {}).get(clip.stem), s2s, video, common, args)
+    if args.noisy > 0.0:
+        ev_noisy = evaluate_run(ckpt, None, args.episodes, run_dir / "eval_noisy.json", log, obs_noise=args.noisy)
+        row["noisy"] = noisy_clip(run_dir, clip, ev_noisy, args, log)
     if args.stress:
         row["sim2sim_stress"] = stress_clip(run_dir, clip, row["length_s"], args, log)
     return row
@@ -546,6 +587,11 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
     ev = evaluate_run(ckpt, all_list, args.episodes * len(clips), run_dir / "eval.json", log)
     # the recent literature's protocol beside ours: every clip once from frame 0, failure by the pelvis alone
     pelvis = evaluate_run(ckpt, all_list, len(clips), run_dir / "eval_pelvis.json", log, protocol="pelvis")
+    ev_noisy = None
+    if args.noisy > 0.0:
+        ev_noisy = evaluate_run(
+            ckpt, all_list, args.episodes * len(clips), run_dir / "eval_noisy.json", log, obs_noise=args.noisy
+        )
     # a graph holding every clip (the held-out ones too) for sim2sim
     export = [sys.executable, str(REPO / "scripts" / "play.py"), "--checkpoint", str(ckpt), "--motion", str(all_list)]
     status, _ = run([*export, "--export_only"], log)
@@ -561,6 +607,8 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
         video = None if args.no_video else run_dir / f"sim2sim_{clip.stem}.gif"
         s2s = sim2sim_clip(run_dir, clip, run_dir / f"sim2sim_{clip.stem}.json", video, args, log)
         row = clip_row(clip, ev["per_clip"][clip.stem], ev.get("failures", {}).get(clip.stem), s2s, video, common, args)
+        if ev_noisy is not None:
+            row["noisy"] = noisy_clip(run_dir, clip, ev_noisy, args, log)
         if args.stress:
             row["sim2sim_stress"] = stress_clip(run_dir, clip, row["length_s"], args, log)
         played_once = pelvis["per_clip"][clip.stem]
@@ -594,6 +642,9 @@ def markdown(rows: list[dict]) -> str:
             return f"{100 * v['max_offset_m']:.0f}"
         if key == "fixes":
             return ", ".join(v) or "–"
+        if key == "noisy":  # success under sensor noise in evaluation and in sim2sim (episodes differ)
+            ev, s2s = v["eval"], v["sim2sim"]
+            return f"{100 * ev['success_rate']:.0f} % / {100 * s2s['success_rate']:.0f} % (x{v['obs_noise']:g})"
         return f"{v:g}" if isinstance(v, float) else str(v)
 
     head = "| " + " | ".join(t for _, t in COLUMNS) + " |"

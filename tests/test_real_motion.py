@@ -198,7 +198,7 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     """The smoke run of the per-clip table: a few seconds of training on a real clip, then the whole pipeline."""
     table = tmp_path / "table.json"
     cmd = _learn_clips_cmd(table, "--clips", "HandsUp", "--episodes", "2", "--select", "2", "--select_episodes", "2",
-                           "--markdown", str(tmp_path / "table.md"))
+                           "--noisy_sim2sim", "2", "--markdown", str(tmp_path / "table.md"))
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
@@ -209,6 +209,12 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     assert row["iterations"] >= 1 and row["env_steps"] == row["iterations"] * 24 * 8
     assert row["eval_episodes"] == 2 and 0.0 <= row["success_rate"] <= 1.0 and row["mpkpe_m"] > 0.0
     assert row["sim2sim_success_rate"] in (0.0, 1.0) and row["sim2sim_mpkpe_m"] > 0.0
+    # --noisy 0.01 (the default): evaluation and sim2sim again with a hundredth of the training's sensor noise
+    noisy = row["noisy"]
+    assert noisy["obs_noise"] == 0.01 and noisy["eval"]["episodes"] == 2 and noisy["sim2sim"]["episodes"] == 2
+    assert 0.0 <= noisy["eval"]["success_rate"] <= 1.0 and noisy["eval"]["mpkpe_m"] > 0.0
+    assert noisy["sim2sim"]["mpkpe_std_m"] > 0.0  # the noise makes the two sim2sim episodes differ
+    assert json.loads((tmp_path / row["run_dir"] / "eval_noisy.json").read_text())["obs_noise"] == 0.01
     drift = row["sim2sim_root_drift"]
     assert 0.0 <= drift["root_drift_end_m"] <= drift["root_drift_max_m"] and 0.0 <= drift["root_drift_max_at_s"] <= 7.4
     # a failed evaluation or sim2sim episode says what ended it and when
@@ -230,6 +236,7 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     assert row["selection"] == selection["candidates"]  # the table keeps what the choice was made on
     assert (tmp_path / "table_motions" / "g1moves_B_HandsUp_29dof_60hz.npz").is_file()
     assert "| g1moves_B_HandsUp_29dof_60hz |" in (tmp_path / "table.md").read_text()
+    assert " (x0.01) |" in (tmp_path / "table.md").read_text()
     # a second call finds the row and skips the clip
     again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "in the table already" in again.stdout
@@ -237,7 +244,7 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     # --distill: that run is the expert of HandsUp; a student learns from it, asap_walk is held out (zero-shot)
     student_table = tmp_path / "student.json"
     distill = _learn_clips_cmd(student_table, "--clips", "HandsUp", "asap_walk", "--held_out", "asap_walk",
-                               "--distill", str(table), "--episodes", "1", "--select", "1", "--no_video")
+                               "--distill", str(table), "--episodes", "1", "--select", "1", "--no_video", "--noisy", "0")
     proc = subprocess.run(distill, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     students = {r["clip"]: r for r in json.loads(student_table.read_text())["rows"]}
@@ -289,11 +296,12 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
     """--together: one run on the clips not held out, every clip evaluated and sim2simmed with it."""
     table = tmp_path / "multi.json"
     cmd = _learn_clips_cmd(table, "--clips", "HandsUp", "asap_walk", "--held_out", "asap_walk", "--together", "--episodes", "1",
-                           "--select", "2", "--select_episodes", "1", "--stress", "--fix", "fix_skating")
+                           "--select", "2", "--select_episodes", "1", "--stress", "--fix", "fix_skating", "--noisy", "0")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rows = {r["clip"]: r for r in json.loads(table.read_text())["rows"]}
+    assert all("noisy" not in r for r in rows.values())  # --noisy 0: no evaluation under noise
     for row in rows.values():  # --stress: a push, a delay and low friction, each reported
         stress = row["sim2sim_stress"]
         assert sorted(stress) == ["delay_1", "friction_0.5", "push_0.5"]
@@ -329,7 +337,7 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
     together_ckpt = run / hands["checkpoint"]
     tuned_table = tmp_path / "tuned.json"
     tune = _learn_clips_cmd(tuned_table, "--clips", "HandsUp", "--init", str(together_ckpt), "--fix", "fix_skating",
-                            "--episodes", "1", "--select", "1", "--no_video")
+                            "--episodes", "1", "--select", "1", "--no_video", "--noisy", "0")
     proc = subprocess.run(tune, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     (tuned,) = json.loads(tuned_table.read_text())["rows"]
