@@ -12,8 +12,9 @@ defaults, plus the ``--fix`` repairs, into ``<json dir>/<json stem>_motions[_<fi
 
 1. ``scripts/train.py --task TASK --max_minutes M --motion CLIP --seed S [overrides]``;
 2. ``scripts/select_checkpoint.py`` on the run's last ``--select`` checkpoints (``--select_episodes``
-   episodes each from frame 0; the best by success, standing after the end, then MPKPE), exported
-   to ``<run>/exported/``; ``--select 1`` keeps the last checkpoint and its export;
+   episodes each from frame 0, with the ``--noisy`` sensor noise so that they differ; the best by success,
+   standing after the end, then MPKPE), exported to ``<run>/exported/``; ``--select 1`` keeps the last
+   checkpoint and its export;
 3. ``scripts/evaluate.py`` on the chosen checkpoint: ``--episodes`` further episodes, every one from
    frame 0, then 3 s of the held last frame (``standing_after_end``);
 4. ``scripts/sim2sim.py`` on its exported policy graph in plain MuJoCo (deterministic: one episode),
@@ -309,6 +310,8 @@ def choose_checkpoint(run_dir: Path, last: Path, args: argparse.Namespace, log: 
             str(args.select),
             "--episodes",
             str(episodes),
+            "--obs_noise",
+            str(args.noisy),
             "--json",
             str(selection),
             "--export",
@@ -417,6 +420,7 @@ def clip_row(
         "file": str(clip),
         "length_s": round(float(motion.duration), 2),
         **{k: common[k] for k in ("minutes", "iterations", "env_steps", "checkpoint", "select", "selection")},
+        "select_obs_noise": common.get("select_obs_noise"),
         "success_rate": ev["success_rate"],
         "mpkpe_m": ev["mpkpe_m"],
         "r_mpkpe_m": ev["r_mpkpe_m"],
@@ -458,6 +462,7 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     plot_curve(run_dir, log)
     common = {**facts, "checkpoint": ckpt.name, "select": [args.select, args.select_episodes], "selection": candidates}
     common["mode"] = "per_clip"
+    common["select_obs_noise"] = args.noisy if args.select > 1 else None
     row = clip_row(clip, ev, ev.get("failures", {}).get(clip.stem), s2s, video, common, args)
     if args.noisy > 0.0:
         ev_noisy = evaluate_run(ckpt, None, args.episodes, run_dir / "eval_noisy.json", log, obs_noise=args.noisy)
@@ -600,6 +605,8 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
     plot_curve(run_dir, log)
     common = {**facts, "checkpoint": ckpt.name, "select": [args.select, args.select_episodes], "selection": candidates}
     common["mode"] = mode
+    common["select_obs_noise"] = args.noisy if args.select > 1 else None
+    common["select_obs_noise"] = args.noisy if args.select > 1 else None
     rows = []
     for clip in clips:
         if clip.stem not in ev["per_clip"]:

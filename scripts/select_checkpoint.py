@@ -1,7 +1,7 @@
 """Pick the checkpoint of a run that plays its clips best from frame 0: evaluate the last K, keep the best.
 
     python scripts/select_checkpoint.py logs/rsl_rl/g1_mimic_cpu_learn/<run> [--last 8] [--episodes 8]
-        [--json selection.json] [--export]
+        [--obs_noise 0.01] [--json selection.json] [--export]
 
 A PPO tracker's quality swings between checkpoints late in a run (on the real DWG dance, checkpoints
 100 iterations apart go from every episode playing the clip through to every one falling;
@@ -12,6 +12,11 @@ then standing after the end, then MPKPE (lower is better). Prints the ranking an
 checkpoint; ``--json`` writes them; ``--export`` exports the chosen one to ``<run>/exported/`` (as
 ``scripts/play.py --export_only``). This chooses among checkpoints on the clips the run trained on:
 report the chosen checkpoint with a separate evaluation (``scripts/learn_clips.py`` does).
+
+Episodes from frame 0 are deterministic, so without noise the ``--episodes`` episodes of a checkpoint
+are one trajectory repeated, and the choice favours a checkpoint whose one trajectory happens to play
+the clip through. ``--obs_noise K`` adds K times the training's sensor noise (as ``scripts/evaluate.py
+--obs_noise``), so that the episodes differ and the ranking says how often each checkpoint plays it through.
 """
 
 from __future__ import annotations
@@ -38,9 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", type=Path, help="run folder with model_<iteration>.pt checkpoints")
     parser.add_argument("--last", type=positive(int), default=8, help="how many of the newest checkpoints to compare")
     parser.add_argument("--episodes", type=positive(int), default=8, help="evaluation episodes per checkpoint (from frame 0)")
+    parser.add_argument(
+        "--obs_noise", type=float, default=0.0,
+        help="sensor noise as a multiple of the training's, so that the episodes differ (default 0: deterministic)",
+    )
     parser.add_argument("--json", default=None, help="write the ranking and the choice here")
     parser.add_argument("--export", action="store_true", help="export the chosen checkpoint to <run>/exported/")
     args, overrides = parser.parse_known_args(argv)
+    if not args.obs_noise >= 0.0:
+        parser.error(f"--obs_noise must be >= 0 (a multiple of the training noise), got {args.obs_noise}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from g1_mimic.rl.checkpoint import CheckpointError, install_safe_runner_load, recorded_task, run_checkpoints
 
@@ -55,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     from g1_mimic.rl.evaluation import configure_for_evaluation, evaluate
     from g1_mimic.rl.session import policy_session
 
-    print(f"[select] {len(candidates)} checkpoint(s) of {args.run}, {args.episodes} episodes each", flush=True)
+    noise = f", sensor noise x{args.obs_noise:g} of training's" if args.obs_noise > 0.0 else ""
+    print(f"[select] {len(candidates)} checkpoint(s) of {args.run}, {args.episodes} episodes each{noise}", flush=True)
     results: list[dict] = []
     with policy_session(
         task,
@@ -63,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         num_envs=min(args.episodes, 16),
         device=default_device(),
         overrides=overrides,
-        env_cfg_hook=lambda cfg: configure_for_evaluation(cfg, standing_s=3.0, protocol="task"),
+        env_cfg_hook=lambda cfg: configure_for_evaluation(cfg, standing_s=3.0, protocol="task", obs_noise=args.obs_noise),
     ) as s:
         install_safe_runner_load()
         for ckpt in candidates:
@@ -85,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     best = min(results, key=rank_key)
     print(f"[select] chosen: {best['checkpoint']}", flush=True)
     if args.json:
-        atomic_write_json(args.json, {"chosen": best["checkpoint"], "episodes": args.episodes, "candidates": results})
+        atomic_write_json(
+            args.json,
+            {"chosen": best["checkpoint"], "episodes": args.episodes, "obs_noise": args.obs_noise, "candidates": results},
+        )
     if args.export:
         status = subprocess.call([sys.executable, str(REPO / "scripts" / "play.py"), "--checkpoint", best["checkpoint"], "--export_only", *overrides])
         if status != 0:

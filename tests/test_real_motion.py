@@ -231,6 +231,7 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     # the checkpoint was chosen among the last two by their evaluation from frame 0, and is the one reported
     selection = json.loads((run / "selection.json").read_text())
     assert len(selection["candidates"]) == 2 and selection["episodes"] == 2
+    assert selection["obs_noise"] == row["select_obs_noise"] == 0.01  # chosen on episodes that differ
     assert Path(selection["chosen"]).name == row["checkpoint"] in [Path(c["checkpoint"]).name for c in selection["candidates"]]
     assert row["select"] == [2, 2]
     assert row["selection"] == selection["candidates"]  # the table keeps what the choice was made on
