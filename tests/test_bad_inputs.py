@@ -100,6 +100,7 @@ def test_motion_cli_answers_bad_files_in_one_line_and_writes_nothing(tmp_path, c
         ("learn_clips.py", [".", "--json", "t.json", "--minutes", "0"], "argument --minutes: must be > 0, got 0"),
         ("learn_clips.py", [".", "--json", "t.json", "--minutes", "1", "--noisy", "-1"], "--noisy must be >= 0"),
         ("evaluate.py", ["--checkpoint", "latest", "--obs_noise", "-0.5"], "--obs_noise must be >= 0"),
+        ("select_checkpoint.py", [".", "--obs_noise", "-1"], "--obs_noise must be >= 0"),
     ],
 )
 def test_non_positive_counts_are_refused_not_replaced(tmp_path, script, args, message):
