@@ -420,7 +420,7 @@ def clip_row(
         "file": str(clip),
         "length_s": round(float(motion.duration), 2),
         **{k: common[k] for k in ("minutes", "iterations", "env_steps", "checkpoint", "select", "selection")},
-        "select_obs_noise": common.get("select_obs_noise"),
+        "select_obs_noise": args.noisy if args.select > 1 else None,  # the noise the checkpoint was chosen under
         "success_rate": ev["success_rate"],
         "mpkpe_m": ev["mpkpe_m"],
         "r_mpkpe_m": ev["r_mpkpe_m"],
@@ -462,7 +462,6 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     plot_curve(run_dir, log)
     common = {**facts, "checkpoint": ckpt.name, "select": [args.select, args.select_episodes], "selection": candidates}
     common["mode"] = "per_clip"
-    common["select_obs_noise"] = args.noisy if args.select > 1 else None
     row = clip_row(clip, ev, ev.get("failures", {}).get(clip.stem), s2s, video, common, args)
     if args.noisy > 0.0:
         ev_noisy = evaluate_run(ckpt, None, args.episodes, run_dir / "eval_noisy.json", log, obs_noise=args.noisy)
@@ -605,8 +604,6 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
     plot_curve(run_dir, log)
     common = {**facts, "checkpoint": ckpt.name, "select": [args.select, args.select_episodes], "selection": candidates}
     common["mode"] = mode
-    common["select_obs_noise"] = args.noisy if args.select > 1 else None
-    common["select_obs_noise"] = args.noisy if args.select > 1 else None
     rows = []
     for clip in clips:
         if clip.stem not in ev["per_clip"]:

@@ -60,7 +60,7 @@ METRIC_KEYS = ("mpkpe_m", "r_mpkpe_m", "joint_pos_rmse_rad", "ee_pos_error_m")
 #: Clip-time spacing (s) of the root drift samples each episode reports.
 DRIFT_EVERY_S = 0.2
 #: Observation-term kinds whose training noise is sensor noise: the measurement it is added to.
-_SENSOR_OF_KIND = {
+SENSOR_OF_KIND = {
     "joint_pos_rel": "joint_pos",
     "joint_vel_rel": "joint_vel",
     "root_ang_vel_b": "root_ang_vel_w",
@@ -129,9 +129,9 @@ def noisy_state(state: RobotState, contract: Mapping[str, Any], scale: float, rn
     if scale == 0.0:
         return state
     names = list(state.joint_names or contract["joint_names"])
-    values = {k: np.array(getattr(state, k), dtype=np.float64) for k in set(_SENSOR_OF_KIND.values())}
+    values = {k: np.array(getattr(state, k), dtype=np.float64) for k in set(SENSOR_OF_KIND.values())}
     for term in contract["observation"]["terms"]:
-        sensor, noise = _SENSOR_OF_KIND.get(term["kind"]), term.get("noise")
+        sensor, noise = SENSOR_OF_KIND.get(term["kind"]), term.get("noise")
         if sensor is None or not noise:
             continue
         if sensor.startswith("joint_"):

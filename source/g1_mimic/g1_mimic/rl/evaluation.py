@@ -201,9 +201,10 @@ def scale_sensor_noise(group_cfg, scale: float) -> None:
     and Gaussian noise are scaled; other noise on a sensor term is refused (ValueError)."""
     from isaaclab.utils.noise import GaussianNoiseCfg, UniformNoiseCfg
 
-    from g1_mimic.tasks.mimic import mdp
+    from g1_mimic.deploy.sim2sim import SENSOR_OF_KIND
+    from g1_mimic.rl.export import observation_kinds
 
-    sensor_terms = (mdp.joint_pos_rel, mdp.joint_vel_rel, mdp.base_lin_vel, mdp.base_ang_vel)
+    sensor_terms = {func for func, kind in observation_kinds().items() if kind in SENSOR_OF_KIND}
     group_cfg.enable_corruption = True
     for name, term in vars(group_cfg).items():
         noise = getattr(term, "noise", None)

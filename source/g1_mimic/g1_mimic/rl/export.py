@@ -115,6 +115,23 @@ def _noise(cfg: Any) -> dict[str, Any] | None:
     return out
 
 
+
+def observation_kinds() -> dict:
+    """The contract's kind of each observation function the exported graph computes (``mdp`` function ->
+    kind name, e.g. ``mdp.joint_vel_rel`` -> ``"joint_vel_rel"``)."""
+    from g1_mimic.tasks.mimic import mdp
+
+    return {
+        mdp.motion_anchor_pos_b: "reference_anchor_pos_b",
+        mdp.motion_anchor_ori_b: "reference_anchor_ori6d_b",
+        mdp.base_lin_vel: "root_lin_vel_b",
+        mdp.base_ang_vel: "root_ang_vel_b",
+        mdp.joint_pos_rel: "joint_pos_rel",
+        mdp.joint_vel_rel: "joint_vel_rel",
+        mdp.last_action: "last_action",
+        mdp.future_reference: "future_reference",
+    }
+
 def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]:
     """The deploy contract of the task env ``env`` (unwrapped ManagerBasedRLEnv), read from its managers.
 
@@ -184,16 +201,7 @@ def deploy_contract(env, runner=None, task: str | None = None) -> dict[str, Any]
     # ---------------------------------------------------------------- observation
     group = "policy"
     group_cfg = getattr(env.cfg.observations, group, None)  # as configured (noise applies in training only)
-    kinds = {
-        mdp.motion_anchor_pos_b: "reference_anchor_pos_b",
-        mdp.motion_anchor_ori_b: "reference_anchor_ori6d_b",
-        mdp.base_lin_vel: "root_lin_vel_b",
-        mdp.base_ang_vel: "root_ang_vel_b",
-        mdp.joint_pos_rel: "joint_pos_rel",
-        mdp.joint_vel_rel: "joint_vel_rel",
-        mdp.last_action: "last_action",
-        mdp.future_reference: "future_reference",
-    }
+    kinds = observation_kinds()
     terms = []
     inputs = []
     for name, tc, dim in observation_terms(env, group):

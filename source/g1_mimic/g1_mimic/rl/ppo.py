@@ -15,14 +15,16 @@ upper bound falls linearly from its value when the run has done the share ``f`` 
 ``noise_anneal_to_std`` at the end: the last part of the run refines the mean action with less
 exploration (and the KL-adaptive learning rate falls with it, the KL of a mean change growing as
 1/std^2). The run's length is its wall-clock budget (``scripts/train.py --max_minutes``) or else its
-iterations; the learning loop tells the algorithm how far it is through :attr:`G1MimicPPO.progress`
-(:func:`g1_mimic.rl.train_loop.install_learn_hooks`).
+iterations; the learning loop tells the algorithm how far it is after each iteration
+(:meth:`G1MimicPPO.set_progress`, from :func:`g1_mimic.rl.train_loop.install_learn_hooks`).
 
 Selected from the agent cfg by rsl_rl's ``class_name`` (``"g1_mimic.rl.ppo:G1MimicPPO"``); the
 checkpoints are rsl_rl's. Measured in ``docs/performance.md`` (sections 1 and 5).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from rsl_rl.algorithms import PPO
@@ -87,7 +89,7 @@ class G1MimicPPO(PPO):
             return
         distribution = self.actor.distribution
         distribution.std_range[1] = max(cap, distribution.std_range[0])
-        distribution.log_std_range[1] = float(torch.log(torch.tensor(distribution.std_range[1])))
+        distribution.log_std_range[1] = math.log(distribution.std_range[1])
 
     def update(self) -> dict[str, float]:
         """One PPO update (rsl_rl's), on ``update_threads`` torch threads; the thread count is restored after."""
