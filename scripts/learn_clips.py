@@ -30,7 +30,8 @@ The row (clip, length, minutes, iterations, env steps, success, MPKPE, R-MPKPE, 
 standing after the end, sim2sim success and MPKPE, the reference's stance-foot slide and the ``--fix``
 repairs, run folder, git commit, overrides, whether the clip was held out of tuning) is written to ``--json`` atomically after each clip, so a stopped
 table keeps its finished rows; clips already in the table with the same task, minutes, seed and
-overrides are skipped unless ``--redo``. ``--held_out`` names (substrings) only tag rows: the
+overrides are skipped unless ``--redo``, which replaces the rows it reruns only when the same code (commit)
+trained them: a rerun after a code change is a new measurement, kept beside the old. ``--held_out`` names (substrings) only tag rows: the
 recipe is the same for all clips; the tag says which clips were never used to choose it.
 
 ``--together`` trains one policy for all the clips instead (multi-clip PPO; ``--minutes`` is the whole
@@ -148,7 +149,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "a fixed clip is its own row",
     )
     p.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
-    p.add_argument("--redo", action="store_true", help="rerun clips already in the table")
+    p.add_argument(
+        "--redo",
+        action="store_true",
+        help="rerun clips already in the table (replacing their rows from the same commit; rows of other commits stay)",
+    )
     p.add_argument(
         "--stress",
         action="store_true",
@@ -195,6 +200,14 @@ def git_commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def merge_rows(rows: list[dict], new: list[dict], rerun: list[dict]) -> list[dict]:
+    """The table after a run: ``rows`` without those of ``rerun`` (the same recipe's rows, found by ``same_as``)
+    that the same commit trained as ``new``, then ``new``. A rerun after a code change keeps the old rows beside the
+    new: they measure other code (an A/B of a change needs both)."""
+    commits = {r["commit"] for r in new}
+    return [r for r in rows if not (r in rerun and r.get("commit") in commits)] + new
 
 
 def motion_files(folder: Path, only: list[str] | None) -> list[Path]:
@@ -701,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[learn_clips] --{mode}: every clip is in the table already (--redo reruns it)", flush=True)
         else:
             new = learn_together(clips, args, work)
-            rows = [r for r in rows if not any(same_as(r, c) for c in clips)] + new
+            rows = merge_rows(rows, new, [r for r in rows if any(same_as(r, c) for c in clips)])
             atomic_write_json(args.json, {"rows": rows, "command": command})
             for row in new:
                 print(
@@ -722,7 +735,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         row = learn_one(clip, args, work)
-        rows = [r for r in rows if r not in same] + [row]
+        rows = merge_rows(rows, [row], same)
         atomic_write_json(args.json, {"rows": rows, "command": command})
         print(
             f"[learn_clips] {clip.stem}: success {100 * row['success_rate']:.0f} %, MPKPE {100 * row['mpkpe_m']:.1f} cm, "

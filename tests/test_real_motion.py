@@ -463,3 +463,18 @@ def test_distill_experts_share_the_students_action_map(tmp_path, capsys):
     table.write_text(json.dumps({"rows": [rows[0], *rows[2:]]}))
     with pytest.raises(SystemExit, match=r"no expert of a acts in the action map env\.actions\.joint_pos\.lead_s=0\.08"):
         learn_clips.expert_rows(clips, args)
+
+
+def test_redo_replaces_rows_of_the_same_commit_and_keeps_other_commits():
+    """learn_clips --redo: a rerun by the same code replaces its row; a rerun after a code change (another commit)
+    is a new measurement and stays beside the old one (an A/B of the change needs both)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import learn_clips
+
+    old_a, old_b, other = ({"clip": "a", "commit": "c1"}, {"clip": "a", "commit": "c2"}, {"clip": "b", "commit": "c1"})
+    rows = [old_a, old_b, other]
+    same_recipe = [old_a, old_b]  # what same_as finds for clip a
+    assert learn_clips.merge_rows(rows, [{"clip": "a", "commit": "c2", "new": 1}], same_recipe) == [
+        old_a, other, {"clip": "a", "commit": "c2", "new": 1}]
+    assert learn_clips.merge_rows(rows, [{"clip": "a", "commit": "c3"}], same_recipe) == [*rows, {"clip": "a", "commit": "c3"}]
+    assert learn_clips.merge_rows([], [old_a], []) == [old_a]
