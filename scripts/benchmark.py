@@ -24,6 +24,14 @@ process builds the task on the current device, warms it up, then measures:
   virtual machines do, by 20-40 % within minutes) cannot inflate ``task_over_mujoco_c``.
 - MuJoCo C on all cores: the same, one ``MjData`` per thread, on as many threads as the batched
   MuJoCo-C solver steps envs in (the cores this process may use): the real CPU limit.
+- MuJoCo C making the task's calls (``mujoco_cpu`` preset): the MuJoCo C calls of the recorded task
+  pass (below; each env's input state, controls and applied forces per call, and its ``mj_step``
+  count) replayed by ``mj_setState`` and ``mj_step`` alone on the solver's own per-env models, the envs
+  split over the same threads: the CPU limit for the physics the task asks for (a robot under random
+  actions, falling and restarting, makes more contacts and solver iterations than a standing one; the
+  models may differ from ``g1_sim.xml`` in solver settings). Keys ``mujoco_c_task_load_env_steps_per_s``,
+  ``task_over_mujoco_c_task_load`` (what the Newton/Isaac Lab path and our managers keep of it) and
+  ``mujoco_c_task_load_state_gap`` (the replay's final states against the task's: 0, the same calls).
 
 All env timings (and the warm-up) run under ``torch.inference_mode()``, as rsl_rl's runner
 collects its rollouts (autograd bookkeeping off; ~4 % of a 64-env CPU step).
@@ -208,17 +216,40 @@ def _write_robot_state(robot, state: tuple, ids) -> None:
 def _record_task_pass(env, actions) -> dict:
     """Step the task with ``actions`` (steps, envs, dims) untimed and record what its physics saw: the
     robot's state at the start, the joint position targets of every step and, per step, the envs the
-    task reset and the state it reset them to."""
+    task reset and the state it reset them to; on the ``mujoco_cpu`` preset also every MuJoCo C call of
+    the batched solver (``mujoco_c``: each env's input state and the ``mj_step`` count, the per-env models,
+    the outputs of the last call), which :func:`_mujoco_c_replay` makes again in plain MuJoCo C."""
     import torch
+    from isaaclab_newton.physics import NewtonManager
+
+    from g1_mimic.physics.mujoco_cpu_solver import BatchedMuJoCoSolver
 
     robot = env.scene["robot"]
     terms = [env.action_manager.get_term(name) for name in env.action_manager.active_terms]
-    record = {"start": _robot_state(robot), "targets": [], "resets": []}
-    for a in actions:
-        env.step(a)
-        record["targets"].append([(t.processed_actions.clone(), t._joint_ids) for t in terms])
-        ids = torch.nonzero(env.reset_buf, as_tuple=False).flatten()
-        record["resets"].append((ids, _robot_state(robot, ids)) if ids.numel() else None)
+    record = {"start": _robot_state(robot), "targets": [], "resets": [], "mujoco_c": None}
+    solver = getattr(NewtonManager, "_solver", None)
+    if isinstance(solver, BatchedMuJoCoSolver):  # also record each MuJoCo C call (:func:`_mujoco_c_replay`)
+        run_all = solver._run_all
+        calls = record["mujoco_c"] = {
+            "models": solver.env_models, "spec_in": solver._spec_in, "spec_out": solver._spec_out,
+            "calls_per_env_step": env.cfg.decimation // env.physics_steps_per_call, "calls": [], "last_out": None,
+        }
+
+        def recording_run_all(substeps: int = 1) -> None:
+            calls["calls"].append((solver._state_in.copy(), substeps))
+            run_all(substeps)
+            calls["last_out"] = solver._state_out.copy()
+
+        solver._run_all = recording_run_all
+    try:
+        for a in actions:
+            env.step(a)
+            record["targets"].append([(t.processed_actions.clone(), t._joint_ids) for t in terms])
+            ids = torch.nonzero(env.reset_buf, as_tuple=False).flatten()
+            record["resets"].append((ids, _robot_state(robot, ids)) if ids.numel() else None)
+    finally:
+        if isinstance(solver, BatchedMuJoCoSolver):
+            del solver._run_all  # the class's method again
     return record
 
 
@@ -245,6 +276,46 @@ def _replay_rate(env, record: dict, device: str) -> float:
     if device != "cpu":
         torch.cuda.synchronize()
     return steps * env.num_envs / (time.perf_counter() - t0)
+
+
+def _mujoco_c_replay(calls: dict, threads: int) -> tuple[float, float]:
+    """Plain MuJoCo C making the task's own physics calls: the MuJoCo C calls of a recorded task pass
+    (``calls``, from :func:`_record_task_pass` on the ``mujoco_cpu`` preset: per call, each env's input state,
+    i.e. state, controls and applied forces, and its ``mj_step`` count) replayed on the solver's own per-env
+    models by ``mj_setState`` and ``mj_step`` alone, one ``MjData`` per thread, each thread taking its share
+    of the envs through every call. Returns env-steps/s on all ``threads`` together and the largest
+    difference of the envs' final state (``mj_getState`` of the solver's outputs) from the task's own after
+    its last call (0: the same calls on the same models)."""
+    import threading
+
+    import mujoco
+    import numpy as np
+
+    models, spec_in, spec_out = calls["models"], calls["spec_in"], calls["spec_out"]
+    num_envs = len(models)
+    final = np.zeros_like(calls["last_out"])
+
+    def work(envs: list[int]) -> None:
+        data = mujoco.MjData(models[0])
+        set_state, step, get_state = mujoco.mj_setState, mujoco.mj_step, mujoco.mj_getState
+        for i in envs:
+            model = models[i]
+            for rows_in, substeps in calls["calls"]:
+                set_state(model, data, rows_in[i], spec_in)
+                for _ in range(substeps):
+                    step(model, data)
+            get_state(model, data, final[i], spec_out)
+
+    shares = [list(range(t, num_envs, threads)) for t in range(threads)]
+    workers = [threading.Thread(target=work, args=(share,)) for share in shares[1:]]
+    t0 = time.perf_counter()
+    for w in workers:
+        w.start()
+    work(shares[0])
+    for w in workers:
+        w.join()
+    env_steps = len(calls["calls"]) / calls["calls_per_env_step"] * num_envs
+    return env_steps / (time.perf_counter() - t0), float(np.max(np.abs(final - calls["last_out"])))
 
 
 def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: str, preset: str | None = None,
@@ -301,9 +372,13 @@ def _measure_one(num_envs: int, steps: int, warmup: int, repeats: int, device: s
         # the same physics load without managers: replay one recorded task pass (random actions, resets)
         record = _record_task_pass(env, 0.5 * torch.randn(steps, num_envs, act_dim, device=device))
         same = [_replay_rate(env, record, device) for _ in range(repeats)]
+        calls = record["mujoco_c"]
+        task_load = [_mujoco_c_replay(calls, solver_threads()) for _ in range(repeats)] if calls else []
         env.reset()
         bare = [bare_rate() for _ in range(repeats)]
         out = {"task": task, "bare": bare, "same_actions_bare": same, "mujoco_c": mujoco_c,
+               "mujoco_c_task_load": [r for r, _ in task_load],
+               "mujoco_c_task_load_gap": task_load[0][1] if task_load else None,
                "mujoco_c_all_cores": mujoco_c_all, "threads": solver_threads()}
         if floor:
             _stub_terms(env)
@@ -479,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
             res = _run_worker(cmd, f"{preset}, {n} envs")
             task_med, bare_med = statistics.median(res["task"]), statistics.median(res["bare"])
             same_med = statistics.median(res["same_actions_bare"])
+            load_med = statistics.median(res["mujoco_c_task_load"]) if res["mujoco_c_task_load"] else None
             mj_row = max(mj, res["mujoco_c"])
             mj_all_row = max(mj_all, res["mujoco_c_all_cores"])
             row = {
@@ -496,6 +572,10 @@ def main(argv: list[str] | None = None) -> int:
                 "task_over_mujoco_c_all_cores": task_med / mj_all_row,
                 "same_actions_bare_env_steps_per_s": same_med,
                 "task_over_same_actions_bare": task_med / same_med,
+                # MuJoCo C making the task's own calls (mujoco_cpu preset only; None for the others)
+                "mujoco_c_task_load_env_steps_per_s": load_med,
+                "task_over_mujoco_c_task_load": task_med / load_med if load_med else None,
+                "mujoco_c_task_load_state_gap": res["mujoco_c_task_load_gap"],
                 "device": device,
                 "overrides": list(args.override),
             }
@@ -525,6 +605,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['task_over_same_actions_bare']:.2f}; MuJoCo C on {res['threads']} core(s) {mj_all_row:,.0f}, "
                 f"task/MuJoCo-C all cores {row['task_over_mujoco_c_all_cores']:.3f}", flush=True,
             )
+            if load_med:
+                print(
+                    f"[benchmark]     MuJoCo C making the task's calls ({res['threads']} core(s)) {load_med:8.1f} "
+                    f"env-steps/s, task/it {row['task_over_mujoco_c_task_load']:.3f} (final states within "
+                    f"{row['mujoco_c_task_load_state_gap']:.1e} of the task's)", flush=True,
+                )
             if "ppo_samples_per_s" in row:
                 print(
                     f"[benchmark]     PPO {row['ppo_samples_per_s']:8.1f} samples/s ({row['ppo_samples_per_iteration']} "
@@ -544,15 +630,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[benchmark]     {row['step_ms'] - sum(parts.values()):7.2f} ms/step  rest of env.step "
                       f"(of {row['step_ms']:.2f} ms)", flush=True)
     print("\n| preset | envs | task env-steps/s (median, min) | bare physics env-steps/s | task / bare | task / MuJoCo C "
-          "| same-actions bare | task / same-actions bare | task / MuJoCo C all cores | PPO samples/s | PPO / MuJoCo C all cores |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| same-actions bare | task / same-actions bare | task / MuJoCo C all cores | MuJoCo C, the task's calls "
+          "| task / it | PPO samples/s | PPO / MuJoCo C all cores |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ppo = (f"{r['ppo_samples_per_s']:.0f} | {r['ppo_over_mujoco_c_all_cores']:.3f}" if "ppo_samples_per_s" in r
                else "- | -")
+        load = (f"{r['mujoco_c_task_load_env_steps_per_s']:.0f} | {r['task_over_mujoco_c_task_load']:.3f}"
+                if r["mujoco_c_task_load_env_steps_per_s"] else "- | -")
         print(f"| {r['preset']} | {r['num_envs']} | {r['env_steps_per_s']:.0f} ({r['env_steps_per_s_min']:.0f}) | "
               f"{r['bare_physics_env_steps_per_s']:.0f} | {r['task_over_bare_physics']:.2f} | {r['task_over_mujoco_c']:.3f} | "
               f"{r['same_actions_bare_env_steps_per_s']:.0f} | {r['task_over_same_actions_bare']:.2f} | "
-              f"{r['task_over_mujoco_c_all_cores']:.3f} | {ppo} |")
+              f"{r['task_over_mujoco_c_all_cores']:.3f} | {load} | {ppo} |")
     if args.json:
         out = {"device": device, "mujoco_c_env_steps_per_s": mj, "mujoco_c_all_cores_env_steps_per_s": mj_all,
                "solver_threads": threads, "results": rows}

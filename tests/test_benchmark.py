@@ -29,7 +29,8 @@ def test_benchmark_json_keys_and_floor(tmp_path):
     for key in ("num_envs", "env_steps_per_s", "bare_physics_env_steps_per_s", "mujoco_c_env_steps_per_s",
                 "task_over_bare_physics", "task_over_mujoco_c", "manager_floor_env_steps_per_s",
                 "manager_floor_over_bare_physics", "mujoco_c_all_cores_env_steps_per_s", "task_over_mujoco_c_all_cores",
-                "same_actions_bare_env_steps_per_s", "task_over_same_actions_bare", "ppo_samples_per_s",
+                "same_actions_bare_env_steps_per_s", "task_over_same_actions_bare", "mujoco_c_task_load_env_steps_per_s",
+                "task_over_mujoco_c_task_load", "mujoco_c_task_load_state_gap", "ppo_samples_per_s",
                 "ppo_collect_s", "ppo_update_s", "ppo_inference_s"):
         assert key in row, key
     assert row["num_envs"] == 4 and row["preset"] == "mujoco_cpu"
@@ -42,6 +43,10 @@ def test_benchmark_json_keys_and_floor(tmp_path):
     assert row["same_actions_bare_env_steps_per_s"] > 0
     assert row["task_over_same_actions_bare"] == row["env_steps_per_s"] / row["same_actions_bare_env_steps_per_s"]
     assert row["task_over_mujoco_c_all_cores"] == row["env_steps_per_s"] / row["mujoco_c_all_cores_env_steps_per_s"]
+    # plain MuJoCo C making the task's own calls ends in exactly the task's states (the same calls, the same models)
+    assert row["mujoco_c_task_load_env_steps_per_s"] > 0 and row["mujoco_c_task_load_state_gap"] == 0.0
+    assert row["task_over_mujoco_c_task_load"] == row["env_steps_per_s"] / row["mujoco_c_task_load_env_steps_per_s"]
+    assert "MuJoCo C making the task's calls" in proc.stdout
     # one timed iteration of the CPU learning preset: 4 envs x its rollout length, over collection + update
     assert row["ppo_samples_per_iteration"] == 4 * 24 and row["ppo_iterations_timed"] == 1
     assert 0 < row["ppo_inference_s"] < row["ppo_collect_s"] and row["ppo_update_s"] > 0
