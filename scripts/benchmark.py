@@ -44,7 +44,9 @@ task / same-actions bare, task / MuJoCo C (one core) and task / MuJoCo C on all 
 its runner cfg, rsl_rl's ``OnPolicyRunner.learn`` without logging) in a fresh process per env count:
 ``ppo_samples_per_s`` (samples of an iteration over its wall time, median), ``ppo_collect_s`` (the
 rollout: env steps and policy inference), ``ppo_inference_s`` (``alg.act`` within the rollout),
-``ppo_update_s`` (returns and the PPO epochs) and ``ppo_over_mujoco_c_all_cores``.
+``ppo_update_s`` (returns and the PPO epochs) and ``ppo_over_mujoco_c_all_cores``; on ``mujoco_cpu`` also
+``mujoco_c_ppo_load_env_steps_per_s``: plain MuJoCo C making the timed rollouts' own physics calls (as
+above for the task), ``ppo_over_mujoco_c_ppo_load`` and ``mujoco_c_ppo_load_state_gap``.
 
 ``--floor`` also measures the floor of Isaac Lab's manager machinery in the same process: the task
 with every reward, termination and observation term replaced by a precomputed constant of the
@@ -58,12 +60,14 @@ cannot exceed the latter with Isaac Lab's managers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -213,43 +217,55 @@ def _write_robot_state(robot, state: tuple, ids) -> None:
     robot.write_joint_state_to_sim_index(position=joint_pos, velocity=joint_vel, env_ids=ids)
 
 
-def _record_task_pass(env, actions) -> dict:
-    """Step the task with ``actions`` (steps, envs, dims) untimed and record what its physics saw: the
-    robot's state at the start, the joint position targets of every step and, per step, the envs the
-    task reset and the state it reset them to; on the ``mujoco_cpu`` preset also every MuJoCo C call of
-    the batched solver (``mujoco_c``: each env's input state and the ``mj_step`` count, the per-env models,
-    the outputs of the last call), which :func:`_mujoco_c_replay` makes again in plain MuJoCo C."""
-    import torch
+@contextlib.contextmanager
+def recording_mujoco_c_calls(env) -> Iterator[dict | None]:
+    """Record every MuJoCo C call the batched solver of ``env`` makes inside the block (``mujoco_cpu`` preset;
+    yields None on other physics): the per-env models, the state layouts, the calls per env step, per call
+    each env's input state (``mj_getState`` of state, controls, applied forces) and its ``mj_step`` count,
+    and the outputs of the last call. :func:`_mujoco_c_replay` makes them again in plain MuJoCo C."""
     from isaaclab_newton.physics import NewtonManager
 
     from g1_mimic.physics.mujoco_cpu_solver import BatchedMuJoCoSolver
 
+    solver = getattr(NewtonManager, "_solver", None)
+    if not isinstance(solver, BatchedMuJoCoSolver):
+        yield None
+        return
+    run_all = solver._run_all
+    calls = {
+        "models": solver.env_models, "spec_in": solver._spec_in, "spec_out": solver._spec_out,
+        "calls_per_env_step": env.cfg.decimation // env.physics_steps_per_call, "calls": [], "last_out": None,
+    }
+
+    def recording_run_all(substeps: int = 1) -> None:
+        calls["calls"].append((solver._state_in.copy(), substeps))
+        run_all(substeps)
+        calls["last_out"] = solver._state_out.copy()
+
+    solver._run_all = recording_run_all
+    try:
+        yield calls
+    finally:
+        del solver._run_all  # the class's method again
+
+
+def _record_task_pass(env, actions) -> dict:
+    """Step the task with ``actions`` (steps, envs, dims) untimed and record what its physics saw: the
+    robot's state at the start, the joint position targets of every step and, per step, the envs the
+    task reset and the state it reset them to; on the ``mujoco_cpu`` preset also every MuJoCo C call
+    (``mujoco_c``, :func:`recording_mujoco_c_calls`)."""
+    import torch
+
     robot = env.scene["robot"]
     terms = [env.action_manager.get_term(name) for name in env.action_manager.active_terms]
-    record = {"start": _robot_state(robot), "targets": [], "resets": [], "mujoco_c": None}
-    solver = getattr(NewtonManager, "_solver", None)
-    if isinstance(solver, BatchedMuJoCoSolver):  # also record each MuJoCo C call (:func:`_mujoco_c_replay`)
-        run_all = solver._run_all
-        calls = record["mujoco_c"] = {
-            "models": solver.env_models, "spec_in": solver._spec_in, "spec_out": solver._spec_out,
-            "calls_per_env_step": env.cfg.decimation // env.physics_steps_per_call, "calls": [], "last_out": None,
-        }
-
-        def recording_run_all(substeps: int = 1) -> None:
-            calls["calls"].append((solver._state_in.copy(), substeps))
-            run_all(substeps)
-            calls["last_out"] = solver._state_out.copy()
-
-        solver._run_all = recording_run_all
-    try:
+    record = {"start": _robot_state(robot), "targets": [], "resets": []}
+    with recording_mujoco_c_calls(env) as calls:
         for a in actions:
             env.step(a)
             record["targets"].append([(t.processed_actions.clone(), t._joint_ids) for t in terms])
             ids = torch.nonzero(env.reset_buf, as_tuple=False).flatten()
             record["resets"].append((ids, _robot_state(robot, ids)) if ids.numel() else None)
-    finally:
-        if isinstance(solver, BatchedMuJoCoSolver):
-            del solver._run_all  # the class's method again
+    record["mujoco_c"] = calls
     return record
 
 
@@ -279,9 +295,9 @@ def _replay_rate(env, record: dict, device: str) -> float:
 
 
 def _mujoco_c_replay(calls: dict, threads: int) -> tuple[float, float]:
-    """Plain MuJoCo C making the task's own physics calls: the MuJoCo C calls of a recorded task pass
-    (``calls``, from :func:`_record_task_pass` on the ``mujoco_cpu`` preset: per call, each env's input state,
-    i.e. state, controls and applied forces, and its ``mj_step`` count) replayed on the solver's own per-env
+    """Plain MuJoCo C making the task's own physics calls: the MuJoCo C calls recorded by
+    :func:`recording_mujoco_c_calls` (per call, each env's input state, i.e. state, controls and applied
+    forces, and its ``mj_step`` count) replayed on the solver's own per-env
     models by ``mj_setState`` and ``mj_step`` alone, one ``MjData`` per thread, each thread taking its share
     of the envs through every call. Returns env-steps/s on all ``threads`` together and the largest
     difference of the envs' final state (``mj_getState`` of the solver's outputs) from the task's own after
@@ -445,15 +461,22 @@ def _measure_ppo(num_envs: int, iterations: int, warmup: int, device: str, prese
     runner.alg.act = timed_act
     its: list[dict] = []
 
-    def log(collect_time: float, learn_time: float, **_kw) -> None:  # replaces the runner's console/TensorBoard log
-        its.append({"collect": collect_time, "update": learn_time, "inference": inference[0]})
-        inference[0] = 0.0
+    with recording_mujoco_c_calls(env) as calls:
 
-    runner.logger.log = log
-    runner.learn(warmup + iterations)
+        def log(collect_time: float, learn_time: float, **_kw) -> None:  # replaces the runner's console/TensorBoard log
+            its.append({"collect": collect_time, "update": learn_time, "inference": inference[0]})
+            inference[0] = 0.0
+            if calls is not None and len(its) == warmup:
+                calls["calls"].clear()  # keep the timed iterations' MuJoCo C calls
+
+        runner.logger.log = log
+        runner.learn(warmup + iterations)
+    out = {"iterations": its[warmup:], "samples_per_iteration": num_envs * agent_cfg.num_steps_per_env,
+           "torch_threads": torch.get_num_threads(), "update_threads": getattr(runner.alg, "update_threads", None)}
+    if calls is not None:  # plain MuJoCo C making the rollouts' physics calls
+        out["mujoco_c_ppo_load"], out["mujoco_c_ppo_load_gap"] = _mujoco_c_replay(calls, solver_threads())
     env.close()
-    return {"iterations": its[warmup:], "samples_per_iteration": num_envs * agent_cfg.num_steps_per_env,
-            "torch_threads": torch.get_num_threads(), "update_threads": getattr(runner.alg, "update_threads", None)}
+    return out
 
 
 def _run_worker(cmd: list[str], what: str) -> dict:
@@ -482,6 +505,10 @@ def ppo_row(res: dict, mujoco_c_all_cores: float) -> dict:
         "ppo_over_mujoco_c_all_cores": rate / mujoco_c_all_cores,
         "ppo_torch_threads": res["torch_threads"],
         "ppo_update_threads": res["update_threads"],
+        # plain MuJoCo C making the timed rollouts' own physics calls (mujoco_cpu preset; None for the others)
+        "mujoco_c_ppo_load_env_steps_per_s": res.get("mujoco_c_ppo_load"),
+        "ppo_over_mujoco_c_ppo_load": rate / res["mujoco_c_ppo_load"] if res.get("mujoco_c_ppo_load") else None,
+        "mujoco_c_ppo_load_state_gap": res.get("mujoco_c_ppo_load_gap"),
     }
 
 
@@ -620,6 +647,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"{row['ppo_torch_threads']}), PPO/MuJoCo-C all cores {row['ppo_over_mujoco_c_all_cores']:.3f}",
                     flush=True,
                 )
+                if row["mujoco_c_ppo_load_env_steps_per_s"]:
+                    print(
+                        f"[benchmark]     MuJoCo C making the rollouts' calls "
+                        f"{row['mujoco_c_ppo_load_env_steps_per_s']:8.1f} env-steps/s, PPO/it "
+                        f"{row['ppo_over_mujoco_c_ppo_load']:.3f} (final states within "
+                        f"{row['mujoco_c_ppo_load_state_gap']:.1e} of the rollout's)", flush=True,
+                    )
             if "manager_floor_env_steps_per_s" in row:
                 print(f"[benchmark]     manager floor (constant terms): {row['manager_floor_env_steps_per_s']:8.1f} "
                       f"env-steps/s, floor/bare {row['manager_floor_over_bare_physics']:.2f}", flush=True)

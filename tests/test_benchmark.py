@@ -52,6 +52,9 @@ def test_benchmark_json_keys_and_floor(tmp_path):
     assert 0 < row["ppo_inference_s"] < row["ppo_collect_s"] and row["ppo_update_s"] > 0
     assert abs(row["ppo_samples_per_s"] - 96 / (row["ppo_collect_s"] + row["ppo_update_s"])) < 1e-6 * row["ppo_samples_per_s"]
     assert "PPO" in proc.stdout and "same-actions bare" in proc.stdout
+    # and MuJoCo C making the timed rollout's calls ends where the rollout did
+    assert row["mujoco_c_ppo_load_env_steps_per_s"] > 0 and row["mujoco_c_ppo_load_state_gap"] == 0.0
+    assert row["ppo_over_mujoco_c_ppo_load"] == row["ppo_samples_per_s"] / row["mujoco_c_ppo_load_env_steps_per_s"]
     # the CPU learning preset's update runs on every core the process may use (G1MimicPPO)
     assert row["ppo_update_threads"] == len(os.sched_getaffinity(0))
 
