@@ -66,6 +66,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from g1_mimic.cliargs import positive
@@ -202,12 +203,29 @@ def git_commit() -> str:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
+def read_rows(table: Path) -> list[dict]:
+    """The rows of the ``--json`` table (none when it does not exist yet)."""
+    return json.loads(table.read_text()).get("rows", []) if table.exists() else []
+
+
 def merge_rows(rows: list[dict], new: list[dict], rerun: list[dict]) -> list[dict]:
     """The table after a run: ``rows`` without those of ``rerun`` (the same recipe's rows, found by ``same_as``)
     that the same commit trained as ``new``, then ``new``. A rerun after a code change keeps the old rows beside the
     new: they measure other code (an A/B of a change needs both)."""
     commits = {r["commit"] for r in new}
     return [r for r in rows if not (r in rerun and r.get("commit") in commits)] + new
+
+
+def write_rows(table: Path, new: list[dict], same_recipe: Callable[[dict], bool], command: str) -> list[dict]:
+    """Add ``new`` to the ``--json`` table as it is on disk now (rows another run or the user wrote while this one
+    trained are kept), replacing the rows ``same_recipe`` selects as :func:`merge_rows` does; written atomically.
+    Returns the table's rows."""
+    from g1_mimic.fileio import atomic_write_json
+
+    rows = read_rows(table)
+    rows = merge_rows(rows, new, [r for r in rows if same_recipe(r)])
+    atomic_write_json(table, {"rows": rows, "command": command})
+    return rows
 
 
 def motion_files(folder: Path, only: list[str] | None) -> list[Path]:
@@ -673,15 +691,14 @@ def markdown(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from g1_mimic.fileio import atomic_write_json, atomic_write_text
+    from g1_mimic.fileio import atomic_write_text
     from g1_mimic.motion.format import MotionFormatError
 
     if not args.folder.exists():
         raise SystemExit(f"[learn_clips] {args.folder}: no such file or folder")
     if args.json.is_dir():
         raise SystemExit(f"[learn_clips] --json {args.json}: is a folder; give a file name")
-    table = json.loads(args.json.read_text()) if args.json.exists() else {"rows": []}
-    rows: list[dict] = table.get("rows", [])
+    rows = read_rows(args.json)
     work = args.json.parent / "_".join([f"{args.json.stem}_motions", *sorted(args.fix)])
     try:
         files = motion_files(args.folder, args.clips)
@@ -714,8 +731,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[learn_clips] --{mode}: every clip is in the table already (--redo reruns it)", flush=True)
         else:
             new = learn_together(clips, args, work)
-            rows = merge_rows(rows, new, [r for r in rows if any(same_as(r, c) for c in clips)])
-            atomic_write_json(args.json, {"rows": rows, "command": command})
+            rows = write_rows(args.json, new, lambda r: any(same_as(r, c) for c in clips), command)
             for row in new:
                 print(
                     f"[learn_clips] {row['clip']}{' (held out)' if row['held_out'] else ''}: success "
@@ -735,8 +751,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         row = learn_one(clip, args, work)
-        rows = merge_rows(rows, [row], same)
-        atomic_write_json(args.json, {"rows": rows, "command": command})
+        rows = write_rows(args.json, [row], lambda r, clip=clip: same_as(r, clip), command)
         print(
             f"[learn_clips] {clip.stem}: success {100 * row['success_rate']:.0f} %, MPKPE {100 * row['mpkpe_m']:.1f} cm, "
             f"sim2sim {100 * row['sim2sim_success_rate']:.0f} % ({row['iterations']} iterations); wrote {args.json}",

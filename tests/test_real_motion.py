@@ -478,3 +478,20 @@ def test_redo_replaces_rows_of_the_same_commit_and_keeps_other_commits():
         old_a, other, {"clip": "a", "commit": "c2", "new": 1}]
     assert learn_clips.merge_rows(rows, [{"clip": "a", "commit": "c3"}], same_recipe) == [*rows, {"clip": "a", "commit": "c3"}]
     assert learn_clips.merge_rows([], [old_a], []) == [old_a]
+
+
+def test_rows_written_while_a_run_trained_are_kept(tmp_path):
+    """learn_clips writes its row into the table as it is on disk when the run ends: a row another run (or the
+    user) added while this one trained stays; the same recipe's row from the same commit is replaced."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import learn_clips
+
+    table = tmp_path / "t.json"
+    table.write_text(json.dumps({"rows": [{"clip": "a", "commit": "c1", "old": True}]}))
+    # ... a long run starts, reads the table; meanwhile another run writes its row for clip b
+    table.write_text(json.dumps({"rows": [{"clip": "a", "commit": "c1", "old": True}, {"clip": "b", "commit": "c1"}]}))
+    rows = learn_clips.write_rows(table, [{"clip": "a", "commit": "c1"}], lambda r: r["clip"] == "a", "cmd")
+    on_disk = json.loads(table.read_text())
+    assert on_disk["rows"] == rows == [{"clip": "b", "commit": "c1"}, {"clip": "a", "commit": "c1"}]
+    assert on_disk["command"] == "cmd"
+    assert learn_clips.read_rows(tmp_path / "none.json") == []
