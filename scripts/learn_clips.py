@@ -208,12 +208,12 @@ def read_rows(table: Path) -> list[dict]:
     return json.loads(table.read_text()).get("rows", []) if table.exists() else []
 
 
-def merge_rows(rows: list[dict], new: list[dict], rerun: list[dict]) -> list[dict]:
-    """The table after a run: ``rows`` without those of ``rerun`` (the same recipe's rows, found by ``same_as``)
+def merge_rows(rows: list[dict], new: list[dict], same_recipe: Callable[[dict], bool]) -> list[dict]:
+    """The table after a run: ``rows`` without the rows of the same recipe (``same_recipe``, from ``same_as``)
     that the same commit trained as ``new``, then ``new``. A rerun after a code change keeps the old rows beside the
     new: they measure other code (an A/B of a change needs both)."""
     commits = {r["commit"] for r in new}
-    return [r for r in rows if not (r in rerun and r.get("commit") in commits)] + new
+    return [r for r in rows if not (same_recipe(r) and r.get("commit") in commits)] + new
 
 
 def write_rows(table: Path, new: list[dict], same_recipe: Callable[[dict], bool], command: str) -> list[dict]:
@@ -222,8 +222,7 @@ def write_rows(table: Path, new: list[dict], same_recipe: Callable[[dict], bool]
     Returns the table's rows."""
     from g1_mimic.fileio import atomic_write_json
 
-    rows = read_rows(table)
-    rows = merge_rows(rows, new, [r for r in rows if same_recipe(r)])
+    rows = merge_rows(read_rows(table), new, same_recipe)
     atomic_write_json(table, {"rows": rows, "command": command})
     return rows
 

@@ -473,11 +473,13 @@ def test_redo_replaces_rows_of_the_same_commit_and_keeps_other_commits():
 
     old_a, old_b, other = ({"clip": "a", "commit": "c1"}, {"clip": "a", "commit": "c2"}, {"clip": "b", "commit": "c1"})
     rows = [old_a, old_b, other]
-    same_recipe = [old_a, old_b]  # what same_as finds for clip a
+    def same_recipe(r: dict) -> bool:  # what same_as finds for clip a
+        return r["clip"] == "a"
+
     assert learn_clips.merge_rows(rows, [{"clip": "a", "commit": "c2", "new": 1}], same_recipe) == [
         old_a, other, {"clip": "a", "commit": "c2", "new": 1}]
     assert learn_clips.merge_rows(rows, [{"clip": "a", "commit": "c3"}], same_recipe) == [*rows, {"clip": "a", "commit": "c3"}]
-    assert learn_clips.merge_rows([], [old_a], []) == [old_a]
+    assert learn_clips.merge_rows([], [old_a], same_recipe) == [old_a]
 
 
 def test_rows_written_while_a_run_trained_are_kept(tmp_path):
