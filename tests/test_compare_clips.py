@@ -54,3 +54,42 @@ def test_tables_without_multi_clip_rows_or_missing_are_refused(tmp_path):
     cmd = [sys.executable, str(REPO / "scripts" / "compare_clips.py"), str(tmp_path / "nope.json")]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode != 0 and "nope.json: no such file" in proc.stderr and not (tmp_path / "cmp.md").exists()
+
+
+def test_targets_lists_every_clip_of_the_folder_with_its_closest_row(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("dance.csv", "walk.csv", "jump.pkl", "notes.txt"):
+        (folder / name).write_text("")
+    rows = [
+        _row("dance", "per_clip", 1.0, 0.0502, r_mpkpe_m=0.025, task="Isaac-G1-Mimic-CPU-Learn-v0"),
+        _row("dance", "per_clip", 1.0, 0.049, sim2sim_success_rate=0.0),  # lower error, but misses sim2sim
+        _row("dance", "per_clip", 1.0, 0.045, r_mpkpe_m=0.02, task="Isaac-G1-Mimic-CPU-Robust-v0", commit="fed9876"),
+        _row("dance", "together", 1.0, 0.010),  # not a per-clip row: not counted
+        _row("walk", "per_clip", 0.875, 0.203, sim2sim_success_rate=1.0, held_out=True),
+        _row("walk", "per_clip", 0.0, 0.100),
+        _row("other", "per_clip", 1.0, 0.01),  # not in the folder
+    ]
+    table = tmp_path / "t.json"
+    table.write_text(json.dumps({"rows": rows}))
+    out = tmp_path / "targets.md"
+    cmd = [sys.executable, str(REPO / "scripts" / "compare_clips.py"), str(table), "--targets", str(folder),
+           "--markdown", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = out.read_text().splitlines()
+    assert [line.split(" | ")[0] for line in lines[2:5]] == ["| dance", "| jump", "| walk (held out)"]
+    assert lines[2] == "| dance | 100 % | 4.5 | 2.0 | 100 % | met | CPU-Robust, 60 min, no fixes, `fed9876` |"
+    assert lines[3] == "| jump | – | – | – | – | untried | – |"
+    assert "missed: success 88 % < 90 %; MPKPE 20.30 > 5 cm |" in lines[4]
+    assert lines[-1].startswith("1 of 3 clips meet all targets") and lines[-1].endswith("2 tried, 1 untried")
+
+    rows[2]["mpkpe_m"] = 0.0502 + 1e-6  # now every dance row misses one target: the best success, then MPKPE
+    table.write_text(json.dumps({"rows": rows}))
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    lines = out.read_text().splitlines()
+    assert "| dance | 100 % | 4.9 |" in lines[2] and "missed: sim2sim 0 % < 90 %" in lines[2]
+    assert lines[-1].startswith("0 of 3 clips meet all targets")
+
+    proc = subprocess.run(cmd[:-4] + ["--targets", str(tmp_path / "none")], capture_output=True, text=True)
+    assert proc.returncode != 0 and "--targets" in proc.stderr and "no such folder" in proc.stderr
