@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from g1_mimic.cliargs import positive
 from g1_mimic.fileio import atomic_write_json
@@ -49,18 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.obs_noise >= 0.0:
         parser.error(f"--obs_noise must be >= 0 (a multiple of the training noise), got {args.obs_noise}")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from g1_mimic.rl.checkpoint import CheckpointSelectionError, recorded_task, resolve_checkpoint
+    from g1_mimic.rl.checkpoint import resolve_play_target
 
-    try:
-        ckpt = resolve_checkpoint(args.checkpoint, args.task)
-    except CheckpointSelectionError as exc:
-        raise SystemExit(f"[evaluate] {exc}") from None
-    if str(ckpt) != args.checkpoint:
-        print(f"[evaluate] --checkpoint {args.checkpoint}: {ckpt}", flush=True)
-    if args.task is None:
-        args.task = recorded_task(ckpt) or "Isaac-G1-Mimic-v0"
-    if args.motion:
-        overrides.append(f"env.commands.motion.motion_file={Path(args.motion).resolve()}")
+    ckpt, args.task = resolve_play_target(args.checkpoint, args.task, args.motion, overrides, "evaluate")
 
     from g1_mimic.device import default_device
     from g1_mimic.rl.evaluation import configure_for_evaluation, evaluate

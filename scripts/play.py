@@ -21,7 +21,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -49,18 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--headless", action="store_true", help="accepted for habit; headless is the default")
     args, overrides = parser.parse_known_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from g1_mimic.rl.checkpoint import CheckpointSelectionError, recorded_task, resolve_checkpoint
+    from g1_mimic.rl.checkpoint import resolve_play_target
 
-    try:
-        ckpt = resolve_checkpoint(args.checkpoint, args.task)
-    except CheckpointSelectionError as exc:
-        raise SystemExit(f"[play] {exc}") from None
-    if str(ckpt) != args.checkpoint:
-        print(f"[play] --checkpoint {args.checkpoint}: {ckpt}", flush=True)
-    if args.task is None:
-        args.task = recorded_task(ckpt) or "Isaac-G1-Mimic-v0"
-    if args.motion:
-        overrides.append(f"env.commands.motion.motion_file={Path(args.motion).resolve()}")
+    ckpt, args.task = resolve_play_target(args.checkpoint, args.task, args.motion, overrides, "play")
 
     import torch
 

@@ -356,6 +356,28 @@ def recorded_policy_overrides(checkpoint: str | os.PathLike) -> list[str]:
     return out
 
 
+def resolve_play_target(
+    checkpoint: str, task: str | None, motion: str | None, overrides: list[str], tag: str
+) -> tuple[Path, str]:
+    """The checkpoint and task a play-side script (``play.py``, ``evaluate.py``) runs, from its arguments.
+
+    ``checkpoint`` is resolved as :func:`resolve_checkpoint` does (printing what a selector named); the task
+    is ``task`` or else the one recorded for the checkpoint's run (default ``Isaac-G1-Mimic-v0``); a
+    ``motion`` file is appended to ``overrides`` as the motion command's ``motion_file`` (absolute path).
+    Exits with ``[tag]`` and the reason when the selector names no checkpoint."""
+    try:
+        ckpt = resolve_checkpoint(checkpoint, task)
+    except CheckpointSelectionError as exc:
+        raise SystemExit(f"[{tag}] {exc}") from None
+    if str(ckpt) != checkpoint:
+        print(f"[{tag}] --checkpoint {checkpoint}: {ckpt}", flush=True)
+    if task is None:
+        task = recorded_task(ckpt) or "Isaac-G1-Mimic-v0"
+    if motion:
+        overrides.append(f"env.commands.motion.motion_file={Path(motion).resolve()}")
+    return ckpt, task
+
+
 def recorded_task(checkpoint: str | os.PathLike) -> str | None:
     """The task id recorded by ``scripts/train.py`` for the run holding ``checkpoint`` (or None)."""
     return read_run_record(checkpoint).get("task")
