@@ -143,7 +143,7 @@ def targets_markdown(rows: list[dict], folder: Path) -> str:
         have = best.get(row["clip"])
         if have is None or key > (-len(missed_targets(have)), have["success_rate"], -have["mpkpe_m"]):
             best[row["clip"]] = row
-    head = ["clip", "success", "MPKPE [cm]", "R-MPKPE [cm]", "sim2sim", "targets", "row: task, minutes, fixes, commit"]
+    head = ["clip", "success", "MPKPE [cm]", "R-MPKPE [cm]", "sim2sim", "targets", "row: task, minutes, fixes, overrides, commit"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for clip in clips:
         row = best.get(clip)
@@ -155,6 +155,7 @@ def targets_markdown(rows: list[dict], folder: Path) -> str:
         missed = missed_targets(row)
         fixes = ", ".join(row.get("fixes") or {}) or "no fixes"
         task = row.get("task", "?").removeprefix("Isaac-G1-Mimic-").removesuffix("-v0")
+        fixes += "".join(f", `{o}`" for o in row.get("overrides") or [])
         lines.append(
             f"| {clip}{held} | {100 * row['success_rate']:.0f} % | {100 * row['mpkpe_m']:.1f} | {r_mpkpe} | "
             f"{100 * row['sim2sim_success_rate']:.0f} % | {'met' if not missed else 'missed: ' + '; '.join(missed)} | "

@@ -64,7 +64,8 @@ def test_targets_lists_every_clip_of_the_folder_with_its_closest_row(tmp_path):
     rows = [
         _row("dance", "per_clip", 1.0, 0.0502, r_mpkpe_m=0.025, task="Isaac-G1-Mimic-CPU-Learn-v0"),
         _row("dance", "per_clip", 1.0, 0.049, sim2sim_success_rate=0.0),  # lower error, but misses sim2sim
-        _row("dance", "per_clip", 1.0, 0.045, r_mpkpe_m=0.02, task="Isaac-G1-Mimic-CPU-Robust-v0", commit="fed9876"),
+        _row("dance", "per_clip", 1.0, 0.045, r_mpkpe_m=0.02, task="Isaac-G1-Mimic-CPU-Robust-v0", commit="fed9876",
+             overrides=["agent.algorithm.noise_anneal_from=0.5"]),
         _row("dance", "together", 1.0, 0.010),  # not a per-clip row: not counted
         _row("walk", "per_clip", 0.875, 0.203, sim2sim_success_rate=1.0, held_out=True),
         _row("walk", "per_clip", 0.0, 0.100),
@@ -79,7 +80,7 @@ def test_targets_lists_every_clip_of_the_folder_with_its_closest_row(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = out.read_text().splitlines()
     assert [line.split(" | ")[0] for line in lines[2:5]] == ["| dance", "| jump", "| walk (held out)"]
-    assert lines[2] == "| dance | 100 % | 4.5 | 2.0 | 100 % | met | CPU-Robust, 60 min, no fixes, `fed9876` |"
+    assert lines[2] == "| dance | 100 % | 4.5 | 2.0 | 100 % | met | CPU-Robust, 60 min, no fixes, `agent.algorithm.noise_anneal_from=0.5`, `fed9876` |"
     assert lines[3] == "| jump | – | – | – | – | untried | – |"
     assert "missed: success 88 % < 90 %; MPKPE 20.30 > 5 cm |" in lines[4]
     assert lines[-1].startswith("1 of 3 clips meet all targets") and lines[-1].endswith("2 tried, 1 untried")
