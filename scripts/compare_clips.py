@@ -155,7 +155,8 @@ def targets_markdown(rows: list[dict], folder: Path) -> str:
         missed = missed_targets(row)
         fixes = ", ".join(row.get("fixes") or {}) or "no fixes"
         task = row.get("task", "?").removeprefix("Isaac-G1-Mimic-").removesuffix("-v0")
-        fixes += "".join(f", `{o}`" for o in row.get("overrides") or [])
+        if row.get("overrides"):
+            fixes += f", `{' '.join(row['overrides'])}`"
         lines.append(
             f"| {clip}{held} | {100 * row['success_rate']:.0f} % | {100 * row['mpkpe_m']:.1f} | {r_mpkpe} | "
             f"{100 * row['sim2sim_success_rate']:.0f} % | {'met' if not missed else 'missed: ' + '; '.join(missed)} | "
