@@ -135,13 +135,14 @@ def targets_markdown(rows: list[dict], folder: Path) -> str:
         clips = [p.stem for p in folder_files(folder)]
     except MotionFormatError as exc:
         raise SystemExit(f"[compare_clips] --targets {exc}") from None
+    def closeness(row: dict) -> tuple[int, float, float]:  # fewest targets missed, then success, then MPKPE
+        return -len(missed_targets(row)), row["success_rate"], -row["mpkpe_m"]
+
     best: dict[str, dict] = {}
     for row in rows:
         if row.get("mode", "per_clip") != "per_clip" or row["clip"] not in clips:
             continue
-        key = (-len(missed_targets(row)), row["success_rate"], -row["mpkpe_m"])
-        have = best.get(row["clip"])
-        if have is None or key > (-len(missed_targets(have)), have["success_rate"], -have["mpkpe_m"]):
+        if row["clip"] not in best or closeness(row) > closeness(best[row["clip"]]):
             best[row["clip"]] = row
     head = ["clip", "success", "MPKPE [cm]", "R-MPKPE [cm]", "sim2sim", "targets", "row: task, minutes, fixes, overrides, commit"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -153,14 +154,14 @@ def targets_markdown(rows: list[dict], folder: Path) -> str:
         held = " (held out)" if row.get("held_out") else ""
         r_mpkpe = "–" if row.get("r_mpkpe_m") is None else f"{100 * row['r_mpkpe_m']:.1f}"
         missed = missed_targets(row)
-        fixes = ", ".join(row.get("fixes") or {}) or "no fixes"
         task = row.get("task", "?").removeprefix("Isaac-G1-Mimic-").removesuffix("-v0")
+        recipe = ", ".join(row.get("fixes") or {}) or "no fixes"
         if row.get("overrides"):
-            fixes += f", `{' '.join(row['overrides'])}`"
+            recipe += f", `{' '.join(row['overrides'])}`"
         lines.append(
             f"| {clip}{held} | {100 * row['success_rate']:.0f} % | {100 * row['mpkpe_m']:.1f} | {r_mpkpe} | "
             f"{100 * row['sim2sim_success_rate']:.0f} % | {'met' if not missed else 'missed: ' + '; '.join(missed)} | "
-            f"{task}, {row['minutes']:g} min, {fixes}, `{row.get('commit', '?')}` |"
+            f"{task}, {row['minutes']:g} min, {recipe}, `{row.get('commit', '?')}` |"
         )
     met = sum(not missed_targets(best[c]) for c in best)
     lines.append("")
