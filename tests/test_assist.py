@@ -1,5 +1,6 @@
-"""The fading root assist (``presets=assist``) on the real env: it holds a collapsing robot up, fades
-while training succeeds, and is absent from play and evaluation."""
+"""The training-only helpers on the real env: the fading root assist (``presets=assist``) holds a collapsing
+robot up and fades while training succeeds; it and the drift termination (``presets=drift_termination``)
+are absent from play and evaluation."""
 
 from __future__ import annotations
 
@@ -89,3 +90,23 @@ def test_assist_only_where_asked_for(play, overrides, has_assist):
             assert "actuator_gains" in env.event_manager.active_terms["startup"]
     finally:
         env.close()
+
+
+def test_drift_termination_trains_only_where_asked_and_never_judges():
+    from isaaclab_tasks.utils import resolve_task_config
+
+    from g1_mimic.rl.session import drop_training_only
+    from g1_mimic.rl.variants import variant_overrides
+
+    env = make_env(num_envs=1, play=False, overrides=variant_overrides(["drift_termination"]))
+    try:
+        assert env.termination_manager.get_term_cfg("body_drift").params["threshold"] == pytest.approx(0.2)
+        assert not env.termination_manager.get_term_cfg("body_drift").time_out  # a failure, not a time-out
+    finally:
+        env.close()
+    cfg, _ = resolve_task_config("Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=["presets=drift_termination,assist"])
+    assert cfg.terminations.body_drift is not None and cfg.events.assist is not None and cfg.curriculum is not None
+    drop_training_only(cfg)  # what play, evaluation and export run
+    assert cfg.terminations.body_drift is None and cfg.events.assist is None and cfg.curriculum is None
+    default, _ = resolve_task_config("Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=[])
+    assert default.terminations.body_drift is None  # off unless asked for

@@ -98,13 +98,14 @@ def _terminations(env):
     }
 
 
-def _shift_root(env, dz: float = 0.0, roll: float = 0.0):
+def _shift_root(env, dz: float = 0.0, roll: float = 0.0, dx: float = 0.0):
     import isaaclab.utils.math as math_utils
 
     cmd = _cmd(env)
     robot = cmd.robot
     pos = robot.data.root_pos_w.torch.clone()
     quat = robot.data.root_quat_w.torch.clone()
+    pos[:, 0] += dx
     pos[:, 2] += dz
     if roll:
         r = torch.full((4,), roll)
@@ -135,6 +136,21 @@ def test_anchor_orientation_termination_threshold(env):
     _place_on_reference(env)
     _shift_root(env, roll=1.5)
     assert _terminations(env)["anchor_ori"].all()
+
+
+def test_drift_termination_threshold(env):
+    # a sideways slide of the whole robot moves every tracked body by the slide: the step's MPKPE
+    from g1_mimic.tasks.mimic import mdp
+
+    cmd = _place_on_reference(env)
+    _shift_root(env, dx=0.15)
+    dist = mdp.mean_body_distance(cmd.body_pos_w, cmd.robot_body_pos_w)
+    assert torch.allclose(dist, torch.full((4,), 0.15), atol=1e-3), dist
+    assert not mdp.bad_mean_body_pos(env, "motion", 0.2).any()
+    assert not any(fired.any() for fired in _terminations(env).values())  # BeyondMimic's rules ignore the slide
+    _place_on_reference(env)
+    _shift_root(env, dx=0.25)
+    assert mdp.bad_mean_body_pos(env, "motion", 0.2).all()
 
 
 def test_pelvis_protocol_height_and_tilt_thresholds(env):

@@ -45,6 +45,17 @@ def use_device(env_cfg: Any, device: str, agent_cfg: Any = None) -> None:
         agent_cfg.device = device
 
 
+def drop_training_only(env_cfg) -> None:
+    """Remove from a resolved env cfg what only training uses, so that play, evaluation and export hold every
+    policy to the task's own conditions: the curriculum (loose termination thresholds, reward stds), the root
+    assist and the drift termination (``presets=assist``, ``presets=drift_termination``)."""
+    env_cfg.curriculum = None
+    if getattr(env_cfg.events, "assist", None) is not None:
+        env_cfg.events.assist = None
+    if getattr(env_cfg.terminations, "body_drift", None) is not None:
+        env_cfg.terminations.body_drift = None
+
+
 @contextlib.contextmanager
 def policy_session(
     task: str,
@@ -83,11 +94,7 @@ def policy_session(
         overrides = merge_overrides(recorded, list(overrides))
     env_cfg, agent_cfg = resolve_task_config(task, "rsl_rl_cfg_entry_point", play_mode=play_mode, overrides=list(overrides))
     use_device(env_cfg, device, agent_cfg)
-    # play, evaluation and export hold the policy to the task's final (strict) termination thresholds,
-    # without the training-only root assist
-    env_cfg.curriculum = None
-    if getattr(env_cfg.events, "assist", None) is not None:
-        env_cfg.events.assist = None
+    drop_training_only(env_cfg)
     if num_envs is not None:
         env_cfg.scene.num_envs = num_envs
     if env_cfg_hook is not None:

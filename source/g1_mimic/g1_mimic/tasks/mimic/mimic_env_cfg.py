@@ -491,6 +491,19 @@ class IllegalContactPresetCfg(PresetCfg):
 
 
 @configclass
+class BodyDriftPresetCfg(PresetCfg):
+    """PHC's world-frame termination, for training only: none (``default``) or, with
+    ``presets=drift_termination``, an episode ends when the tracked bodies are on average more than 0.2 m
+    from the reference's in the world (the step's MPKPE), so a body that drifts off the reference's place
+    on the floor fails, as the world-frame MPKPE counts it, instead of earning the rest of the episode.
+    Play, evaluation and export drop it (:func:`g1_mimic.rl.session.policy_session`): policies are judged
+    by the same conditions whatever they were trained with."""
+
+    default: DoneTerm | None = None
+    drift_termination: DoneTerm = DoneTerm(func=mdp.bad_mean_body_pos, params={"command_name": "motion", "threshold": 0.2})
+
+
+@configclass
 class TerminationsCfg:
     time_out = DoneTerm(func=mdp.time_out, time_out=True)
     motion_finished = DoneTerm(func=mdp.motion_finished, params={"command_name": "motion"}, time_out=True)
@@ -501,6 +514,7 @@ class TerminationsCfg:
     )
     nonfinite_state = DoneTerm(func=mdp.nonfinite_state)
     illegal_contact = IllegalContactPresetCfg()
+    body_drift = BodyDriftPresetCfg()
 
     def bind(self, bodies: MimicBodiesCfg) -> None:
         """The robot's bodies into the terms that name them."""

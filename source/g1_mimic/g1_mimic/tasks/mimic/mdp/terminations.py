@@ -1,4 +1,5 @@
-"""Termination terms of the tracking task (BeyondMimic's four, plus clip end and non-finite state)."""
+"""Termination terms of the tracking task (BeyondMimic's four, plus clip end and non-finite state, and PHC's
+world-frame drift rule for training)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ def body_height_error(ref_body_pos_w: torch.Tensor, body_pos_w: torch.Tensor) ->
     return torch.abs(ref_body_pos_w[..., 2] - body_pos_w[..., 2])
 
 
+def mean_body_distance(ref_body_pos_w: torch.Tensor, body_pos_w: torch.Tensor) -> torch.Tensor:
+    """Mean over bodies of the world-frame distance to the reference ``[..., B, 3] -> [...]`` (m): the step's MPKPE,
+    the ``body_drift`` failure condition's quantity."""
+    return torch.linalg.norm(ref_body_pos_w - body_pos_w, dim=-1).mean(-1)
+
+
 def bad_anchor_pos_z_only(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
     """Anchor height differs from the reference by more than ``threshold`` (m)."""
     cmd = _cmd(env, command_name)
@@ -71,6 +78,14 @@ def bad_motion_body_pos_z_only(
     idx = [cmd.body_names.index(n) for n in body_names]
     pos, _ = cmd.relative_body_pose_w()
     return torch.any(body_height_error(pos[:, idx], cmd.robot_body_pos_w[:, idx]) > threshold, dim=-1)
+
+
+def bad_mean_body_pos(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
+    """The tracked bodies are, on average, more than ``threshold`` (m) from the reference's bodies in the world frame
+    (PHC's termination rule). Unlike BeyondMimic's height-only conditions it also ends an episode whose body drifts
+    off the reference's place on the floor, which the world-frame MPKPE counts."""
+    cmd = _cmd(env, command_name)
+    return mean_body_distance(cmd.body_pos_w, cmd.robot_body_pos_w) > threshold
 
 
 def motion_finished(env: ManagerBasedRLEnv, command_name: str) -> torch.Tensor:
