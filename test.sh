@@ -6,4 +6,4 @@ repo=$(cd "$(dirname "$0")" && pwd)
 cd "$repo"
 bash tools/install.sh
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-exec "$repo/.venv/bin/python" -m pytest -q tests "$@"
+exec "$repo/.venv/bin/python" -m pytest -q --durations=15 tests "$@"
