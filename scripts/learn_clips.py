@@ -274,9 +274,17 @@ def run(cmd: list[str], log: Path) -> tuple[int, str]:
     return status, "".join(lines)
 
 
-def iterations_and_steps(run_dir: Path, checkpoint: Path) -> tuple[int, int]:
-    """(PPO iterations done, env steps collected) from the checkpoint's number and the run's saved cfgs."""
-    iterations = int(re.search(r"model_(\d+)\.pt$", checkpoint.name).group(1))
+def checkpoint_index(checkpoint: Path) -> int:
+    """The ``N`` of ``model_N.pt``: the index of the PPO iteration whose update it holds (rsl_rl counts from 0)."""
+    return int(re.search(r"model_(\d+)\.pt$", checkpoint.name).group(1))
+
+
+def iterations_and_steps(run_dir: Path, checkpoint: Path, since: Path | None = None) -> tuple[int, int]:
+    """(PPO iterations done, env steps collected) by the run up to ``checkpoint``, from its number and the run's
+    saved cfgs. rsl_rl names a checkpoint by the index of the iteration that wrote it, so ``model_N`` holds N + 1
+    updates; a run started from checkpoint ``since`` (``--init``: rsl_rl goes on at that checkpoint's index)
+    did N - S + 1 of them."""
+    iterations = checkpoint_index(checkpoint) + 1 - (0 if since is None else checkpoint_index(since))
     # the saved cfgs carry Python tags (not safe-loadable): read the two numbers as text
     steps = re.search(r"^num_steps_per_env:\s*(\d+)", (run_dir / "params" / "agent.yaml").read_text(), re.M)
     envs = re.search(r"^\s+num_envs:\s*(\d+)", (run_dir / "params" / "env.yaml").read_text(), re.M)
@@ -315,12 +323,10 @@ def _train(cmd: list[str], what: str, log: Path, args: argparse.Namespace) -> tu
         raise SystemExit(f"[learn_clips] {what} failed (exit {status}); log: {log}")
     run_dir = Path(m.group(1)).resolve()  # relative to the working directory, like logs/
     last = latest_checkpoint(run_dir)
-    iterations, env_steps = iterations_and_steps(run_dir, last)
+    iterations, env_steps = iterations_and_steps(run_dir, last, since=args.init)  # what this run did
     facts = {"minutes": args.minutes, "iterations": iterations, "env_steps": env_steps}
-    if args.init is not None:  # count what this run did, not what the checkpoint had done
-        done = iterations_and_steps(run_dir, args.init)
-        facts.update(iterations=iterations - done[0], env_steps=env_steps - done[1])
-        facts["init"] = {"checkpoint": os.path.relpath(args.init.resolve()), "iterations": done[0]}
+    if args.init is not None:
+        facts["init"] = {"checkpoint": os.path.relpath(args.init.resolve()), "iterations": checkpoint_index(args.init) + 1}
     facts.update(run_dir=os.path.relpath(run_dir), commit=commit, date=t0.strftime("%Y-%m-%d"))
     return run_dir, last, facts
 
