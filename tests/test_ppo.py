@@ -66,6 +66,7 @@ def test_cpu_runner_cfg_selects_it_with_every_core():
     assert cfg.algorithm.update_threads == default_num_threads()
     assert cfg.actor.distribution_cfg.init_std == 0.3 and cfg.algorithm.desired_kl == 0.05
     assert tuple(cfg.actor.distribution_cfg.std_range) == (0.05, 0.4)
+    assert cfg.algorithm.noise_anneal_from == 0.5 and cfg.algorithm.noise_anneal_to_std == 0.1  # the anneal by default
 
 
 def test_the_noise_bound_falls_linearly_over_the_end_of_the_run():

@@ -102,7 +102,10 @@ class G1MimicCPULearnPPORunnerCfg(G1MimicPPORunnerCfg):
 
     The entropy bonus pushes the noise std up through a run (0.3 to 0.5-0.67 in 20 minutes); held at 0.4
     the gentlest real clip plays through from frame 0 in evaluation and sim2sim (``docs/performance.md``,
-    section 5).
+    section 5). Over the second half of the run (of its ``--max_minutes`` budget, else of its iterations)
+    that cap falls to 0.1 (``algorithm.noise_anneal_from=0.5``; ``agent.algorithm.noise_anneal_from=null``
+    turns it off): the policy's last updates are taken on the motion it will play, not on noisy variants
+    of it (measured on two real clips in ``docs/performance.md``, section 5).
 
     The adaptive schedule keeps the policy's KL divergence per update near ``desired_kl``; for a Gaussian
     policy that is ``sum((d mean)^2) / (2 std^2)``, so the lower the noise, the smaller the mean step a KL
@@ -116,6 +119,7 @@ class G1MimicCPULearnPPORunnerCfg(G1MimicPPORunnerCfg):
         self.actor.distribution_cfg.init_std = 0.3
         self.actor.distribution_cfg.std_range = (0.05, 0.4)
         self.algorithm.desired_kl = 0.05
+        self.algorithm.noise_anneal_from = 0.5
         self.save_interval = 100
         self.max_iterations = 5000  # bound the run with scripts/train.py --max_minutes
 
