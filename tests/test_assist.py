@@ -110,3 +110,11 @@ def test_drift_termination_trains_only_where_asked_and_never_judges():
     assert cfg.terminations.body_drift is None and cfg.events.assist is None and cfg.curriculum is None
     default, _ = resolve_task_config("Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=[])
     assert default.terminations.body_drift is None  # off unless asked for
+
+
+def test_drift_termination_refuses_displaced_starts_that_reach_its_threshold():
+    with pytest.raises(ValueError, match=r"displacement_range \[0.1, 0.3\] m reaches the drift termination's threshold \(0.2 m"):
+        make_env(num_envs=1, play=False, overrides=["presets=drift_termination", "env.commands.motion.displaced_share=0.2"])
+    env = make_env(num_envs=1, play=False, overrides=[
+        "presets=drift_termination", "env.commands.motion.displaced_share=0.2", "env.commands.motion.displacement_range=[0.05,0.15]"])
+    env.close()  # under the threshold: allowed

@@ -140,17 +140,20 @@ def test_anchor_orientation_termination_threshold(env):
 
 def test_drift_termination_threshold(env):
     # a sideways slide of the whole robot moves every tracked body by the slide: the step's MPKPE
+    from isaaclab.managers import TerminationTermCfg
+
     from g1_mimic.tasks.mimic import mdp
 
+    drift = mdp.bad_mean_body_pos(TerminationTermCfg(func=mdp.bad_mean_body_pos, params={"command_name": "motion", "threshold": 0.2}), env)
     cmd = _place_on_reference(env)
     _shift_root(env, dx=0.15)
     dist = mdp.mean_body_distance(cmd.body_pos_w, cmd.robot_body_pos_w)
     assert torch.allclose(dist, torch.full((4,), 0.15), atol=1e-3), dist
-    assert not mdp.bad_mean_body_pos(env, "motion", 0.2).any()
+    assert not drift(env, "motion", 0.2).any()
     assert not any(fired.any() for fired in _terminations(env).values())  # BeyondMimic's rules ignore the slide
     _place_on_reference(env)
     _shift_root(env, dx=0.25)
-    assert mdp.bad_mean_body_pos(env, "motion", 0.2).all()
+    assert drift(env, "motion", 0.2).all()
 
 
 def test_pelvis_protocol_height_and_tilt_thresholds(env):

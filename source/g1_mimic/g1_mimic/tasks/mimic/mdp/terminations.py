@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
-from isaaclab.managers import SceneEntityCfg
+from isaaclab.managers import ManagerTermBase, SceneEntityCfg, TerminationTermCfg
 
 from .quat import up_axis
 
@@ -80,12 +80,29 @@ def bad_motion_body_pos_z_only(
     return torch.any(body_height_error(pos[:, idx], cmd.robot_body_pos_w[:, idx]) > threshold, dim=-1)
 
 
-def bad_mean_body_pos(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
+class bad_mean_body_pos(ManagerTermBase):
     """The tracked bodies are, on average, more than ``threshold`` (m) from the reference's bodies in the world frame
     (PHC's termination rule). Unlike BeyondMimic's height-only conditions it also ends an episode whose body drifts
-    off the reference's place on the floor, which the world-frame MPKPE counts."""
-    cmd = _cmd(env, command_name)
-    return mean_body_distance(cmd.body_pos_w, cmd.robot_body_pos_w) > threshold
+    off the reference's place on the floor, which the world-frame MPKPE counts.
+
+    Refuses (``ValueError``) a motion command whose displaced starts (``displaced_share``) reach the threshold:
+    those episodes would fail at their first step."""
+
+    def __init__(self, cfg: TerminationTermCfg, env: ManagerBasedRLEnv):
+        super().__init__(cfg, env)
+        motion = _cmd(env, cfg.params["command_name"]).cfg
+        threshold = float(cfg.params["threshold"])
+        if motion.displaced_share > 0.0 and motion.displacement_range[1] >= threshold:
+            raise ValueError(
+                f"env.commands.motion.displacement_range {list(motion.displacement_range)} m reaches the drift termination's "
+                f"threshold ({threshold} m, presets=drift_termination): displaced starts would fail at their first step; "
+                f"keep the displacement under it (e.g. 'env.commands.motion.displacement_range=[0.05,{0.75 * threshold:g}]') "
+                "or raise env.terminations.body_drift.params.threshold above it"
+            )
+
+    def __call__(self, env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
+        cmd = _cmd(env, command_name)
+        return mean_body_distance(cmd.body_pos_w, cmd.robot_body_pos_w) > threshold
 
 
 def motion_finished(env: ManagerBasedRLEnv, command_name: str) -> torch.Tensor:
