@@ -248,6 +248,8 @@ def evaluate(
     episodes: list[tuple[int, bool, bool, float, dict[str, float]]] = []
     from isaaclab.utils.math import quat_apply
 
+    from g1_mimic.tasks.mimic.mdp.terminations import body_distance, mean_body_distance
+
     fails: list[Failure] = []
     ee_z_err = torch.zeros(n, len(ee_idx), device=device)  # |z| error of each end effector at the last step
     anchor_err = torch.zeros(n, 2, device=device)  # anchor tilt error (rad) and height error (m) at the last step
@@ -269,10 +271,10 @@ def evaluate(
             alive = ~dones & (cmd.time_s <= clip_end + 0.5 * uenv.step_dt)
             ref_pos = cmd.body_pos_w
             rob_pos = cmd.robot_body_pos_w
-            err = torch.norm(ref_pos - rob_pos, dim=-1)
+            err = body_distance(ref_pos, rob_pos)
             acc["mpkpe_m"] += torch.where(alive, err.mean(-1), 0.0)
-            rel_err = torch.norm((ref_pos - ref_pos[:, root_idx : root_idx + 1]) - (rob_pos - rob_pos[:, root_idx : root_idx + 1]), dim=-1)
-            acc["r_mpkpe_m"] += torch.where(alive, rel_err.mean(-1), 0.0)
+            rel_mpkpe = mean_body_distance(ref_pos - ref_pos[:, root_idx : root_idx + 1], rob_pos - rob_pos[:, root_idx : root_idx + 1])
+            acc["r_mpkpe_m"] += torch.where(alive, rel_mpkpe, 0.0)
             jerr = torch.sqrt(torch.mean(torch.square(cmd.joint_pos - robot.data.joint_pos.torch), dim=-1))
             acc["joint_pos_rmse_rad"] += torch.where(alive, jerr, 0.0)
             if ee_idx:

@@ -496,7 +496,7 @@ class BodyDriftPresetCfg(PresetCfg):
     ``presets=drift_termination``, an episode ends when the tracked bodies are on average more than 0.2 m
     from the reference's in the world (the step's MPKPE), so a body that drifts off the reference's place
     on the floor fails, as the world-frame MPKPE counts it, instead of earning the rest of the episode.
-    Play, evaluation and export drop it (:func:`g1_mimic.rl.session.policy_session`): policies are judged
+    Play, evaluation and export drop it (:func:`g1_mimic.rl.session.drop_training_only`): policies are judged
     by the same conditions whatever they were trained with."""
 
     default: DoneTerm | None = None

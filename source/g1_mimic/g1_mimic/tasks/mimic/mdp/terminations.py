@@ -39,10 +39,17 @@ def body_height_error(ref_body_pos_w: torch.Tensor, body_pos_w: torch.Tensor) ->
     return torch.abs(ref_body_pos_w[..., 2] - body_pos_w[..., 2])
 
 
+def body_distance(ref_body_pos_w: torch.Tensor, body_pos_w: torch.Tensor) -> torch.Tensor:
+    """Distance of each body to its reference ``[..., B, 3] -> [..., B]`` (m); in the world frame, the per-body
+    error whose mean is the MPKPE (evaluation's metric, :func:`mean_body_distance`)."""
+    return torch.linalg.norm(ref_body_pos_w - body_pos_w, dim=-1)
+
+
 def mean_body_distance(ref_body_pos_w: torch.Tensor, body_pos_w: torch.Tensor) -> torch.Tensor:
-    """Mean over bodies of the world-frame distance to the reference ``[..., B, 3] -> [...]`` (m): the step's MPKPE,
-    the ``body_drift`` failure condition's quantity."""
-    return torch.linalg.norm(ref_body_pos_w - body_pos_w, dim=-1).mean(-1)
+    """Mean over bodies of :func:`body_distance` ``[..., B, 3] -> [...]`` (m): in the world frame the step's MPKPE
+    (evaluation's metric) and the ``body_drift`` failure condition's quantity; of root-relative positions the
+    step's R-MPKPE."""
+    return body_distance(ref_body_pos_w, body_pos_w).mean(-1)
 
 
 def bad_anchor_pos_z_only(env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:
