@@ -66,6 +66,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -257,8 +258,10 @@ def canonical(path: Path, out_dir: Path, fixes: list[str] = ()) -> Path:
 
 
 def run(cmd: list[str], log: Path) -> tuple[int, str]:
-    """Run ``cmd`` with its output teed into ``log``; returns (exit status, the whole output)."""
+    """Run ``cmd`` with its output teed into ``log``; returns (exit status, the whole output). Prints the
+    command, and when it ends its wall time (where a clip's hour goes: training, choosing, evaluating)."""
     print("[learn_clips] $ " + " ".join(cmd), flush=True)
+    t0 = time.monotonic()
     lines: list[str] = []
     with (
         log.open("a") as fh,
@@ -271,6 +274,7 @@ def run(cmd: list[str], log: Path) -> tuple[int, str]:
             if line.startswith(("[train]", "[select]", "[evaluate]", "[sim2sim]", "[budget]")) or "Learning iteration" in line:
                 print("    " + line.rstrip(), flush=True)
         status = proc.wait()
+    print(f"[learn_clips] {Path(cmd[1]).name}: exit {status} after {time.monotonic() - t0:.0f} s", flush=True)
     return status, "".join(lines)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -203,6 +204,10 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    # each step says how long it took: training, choosing, evaluating, sim2sim, the curve
+    steps = re.findall(r"^\[learn_clips\] (\S+): exit 0 after (\d+) s$", proc.stdout, re.M)
+    assert [s for s, _ in steps[:4]] == ["train.py", "select_checkpoint.py", "evaluate.py", "sim2sim.py"]
+    assert int(steps[0][1]) >= 1  # building the env and 4 PPO iterations take more than a second
     rows = json.loads(table.read_text())["rows"]
     assert len(rows) == 1
     row = rows[0]
