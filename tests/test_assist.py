@@ -92,7 +92,7 @@ def test_assist_only_where_asked_for(play, overrides, has_assist):
         env.close()
 
 
-def test_drift_termination_trains_only_where_asked_and_never_judges():
+def test_drift_termination_trains_where_set_and_never_judges():
     from isaaclab_tasks.utils import resolve_task_config
 
     from g1_mimic.rl.session import drop_training_only
@@ -108,8 +108,14 @@ def test_drift_termination_trains_only_where_asked_and_never_judges():
     assert cfg.terminations.body_drift is not None and cfg.events.assist is not None and cfg.curriculum is not None
     drop_training_only(cfg)  # what play, evaluation and export run
     assert cfg.terminations.body_drift is None and cfg.events.assist is None and cfg.curriculum is None
-    default, _ = resolve_task_config("Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=[])
-    assert default.terminations.body_drift is None  # off unless asked for
+    # on by default in the CPU learning task (and the robust one built on it), off in the default task
+    for task, on in [("Isaac-G1-Mimic-CPU-Learn-v0", True), ("Isaac-G1-Mimic-CPU-Robust-v0", True), ("Isaac-G1-Mimic-v0", False)]:
+        default, _ = resolve_task_config(task, "rsl_rl_cfg_entry_point", overrides=[])
+        assert (default.terminations.body_drift is not None) == on, task
+        if on:
+            assert default.terminations.body_drift.params["threshold"] == pytest.approx(0.2)
+    off, _ = resolve_task_config("Isaac-G1-Mimic-CPU-Learn-v0", "rsl_rl_cfg_entry_point", overrides=["presets=no_drift_termination"])
+    assert off.terminations.body_drift is None
 
 
 def test_drift_termination_refuses_displaced_starts_that_reach_its_threshold():

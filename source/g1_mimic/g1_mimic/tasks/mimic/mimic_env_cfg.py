@@ -492,14 +492,16 @@ class IllegalContactPresetCfg(PresetCfg):
 
 @configclass
 class BodyDriftPresetCfg(PresetCfg):
-    """PHC's world-frame termination, for training only: none (``default``) or, with
-    ``presets=drift_termination``, an episode ends when the tracked bodies are on average more than 0.2 m
-    from the reference's in the world (the step's MPKPE), so a body that drifts off the reference's place
-    on the floor fails, as the world-frame MPKPE counts it, instead of earning the rest of the episode.
-    Play, evaluation and export drop it (:func:`g1_mimic.rl.session.drop_training_only`): policies are judged
-    by the same conditions whatever they were trained with."""
+    """PHC's world-frame termination, for training only: none (``default``; ``drift_termination`` in
+    ``Isaac-G1-Mimic-CPU-Learn-v0``; ``no_drift_termination``) or, with ``presets=drift_termination``, an
+    episode ends when the tracked bodies are on average more than 0.2 m from the reference's in the world
+    (the step's MPKPE), so a body that drifts off the reference's place on the floor fails, as the
+    world-frame MPKPE counts it, instead of earning the rest of the episode. Play, evaluation and export drop
+    it (:func:`g1_mimic.rl.session.drop_training_only`): policies are judged by the same conditions whatever
+    they were trained with."""
 
     default: DoneTerm | None = None
+    no_drift_termination: DoneTerm | None = None
     drift_termination: DoneTerm = DoneTerm(func=mdp.bad_mean_body_pos, params={"command_name": "motion", "threshold": 0.2})
 
 

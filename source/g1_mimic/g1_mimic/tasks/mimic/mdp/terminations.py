@@ -102,9 +102,10 @@ class bad_mean_body_pos(ManagerTermBase):
         if motion.displaced_share > 0.0 and motion.displacement_range[1] >= threshold:
             raise ValueError(
                 f"env.commands.motion.displacement_range {list(motion.displacement_range)} m reaches the drift termination's "
-                f"threshold ({threshold} m, presets=drift_termination): displaced starts would fail at their first step; "
-                f"keep the displacement under it (e.g. 'env.commands.motion.displacement_range=[0.05,{0.75 * threshold:g}]') "
-                "or raise env.terminations.body_drift.params.threshold above it"
+                f"threshold ({threshold} m; the CPU learning task's default, presets=drift_termination elsewhere): displaced "
+                "starts would fail at their first step; keep the displacement under it (e.g. "
+                f"'env.commands.motion.displacement_range=[0.05,{0.75 * threshold:g}]'), raise "
+                "env.terminations.body_drift.params.threshold above it, or train without it (presets=no_drift_termination)"
             )
 
     def __call__(self, env: ManagerBasedRLEnv, command_name: str, threshold: float) -> torch.Tensor:

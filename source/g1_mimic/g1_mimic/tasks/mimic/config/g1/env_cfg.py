@@ -116,7 +116,8 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
     (they end at the clip's end plus its tail); the global anchor reward at std 0.1 m (BeyondMimic: 0.3)
     beside BeyondMimic's 0.3 m term, and actor observations without noise, which hold the body to its
     place in the world; adaptive tracking (PBHC: the body position/orientation rewards' std shrink to the
-    error reached; ``presets=no_curriculum`` turns it off); 128 envs on CPU.
+    error reached; ``presets=no_curriculum`` turns it off); training episodes that drift 0.2 m off the
+    reference in the world fail (PHC; ``presets=no_drift_termination`` turns it off); 128 envs on CPU.
     """
 
     def __post_init__(self):
@@ -143,6 +144,10 @@ class G1MimicCPULearnEnvCfg(G1MimicEnvCfg):
         )
         # the body rewards' std follow the error reached (PBHC; measured in docs/performance.md, section 5)
         self.curriculum.default = self.curriculum.adaptive_tracking
+        # a training episode fails when the body drifts 0.2 m off the reference's place in the world (PHC), as
+        # the world-frame MPKPE counts it; play, evaluation and export drop it (drop_training_only)
+        drift = self.terminations.default.body_drift
+        drift.default = drift.drift_termination
         if not cuda_available():
             # 128 envs x 24 steps on mujoco_cpu: the most samples/s per update of the counts measured
             # (docs/performance.md, section 3)
