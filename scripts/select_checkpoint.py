@@ -33,9 +33,20 @@ from g1_mimic.fileio import atomic_write_json
 REPO = Path(__file__).resolve().parents[1]
 
 
-def rank_key(result: dict) -> tuple[float, float, float]:
-    """Sort key, best first: success rate, standing after the end, then MPKPE (lower is better)."""
-    return (-result["success_rate"], -result["standing_after_end"], result["mpkpe_m"])
+def rank_key(result: dict) -> tuple[float, float, float, float]:
+    """Sort key, best first: success rate, standing after the end, mean episode length (s; longer is better),
+    then MPKPE (m; lower is better).
+
+    The episode length comes before MPKPE because a failed episode's MPKPE covers only the frames before its fall:
+    among checkpoints that fail, the one that falls at 1 s can have a lower MPKPE than the one that plays 4 s of
+    the clip. Where all episodes succeed, the lengths are equal (clip plus tail) and MPKPE decides.
+    """
+    return (
+        -result["success_rate"],
+        -result["standing_after_end"],
+        -round(result["mean_episode_length_s"], 2),
+        result["mpkpe_m"],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

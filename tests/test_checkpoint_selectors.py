@@ -107,3 +107,31 @@ def test_evaluate_answers_a_corrupt_run_record_in_one_line(tmp_path):
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("[evaluate] ") and "g1_mimic_run.json: not valid JSON" in last, proc.stderr
     assert not out.exists()
+
+
+def _select_checkpoint_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("select_checkpoint", REPO / "scripts" / "select_checkpoint.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_select_checkpoint_ranks_failing_checkpoints_by_how_far_they_play():
+    """Among checkpoints that all fail, the one that plays longer wins even with a higher MPKPE (its MPKPE covers
+    more of the clip); where success differs, success decides; where all succeed, MPKPE decides."""
+    rank_key = _select_checkpoint_module().rank_key
+
+    def result(name: str, success: float, length_s: float, mpkpe_m: float) -> dict:
+        return {"checkpoint": name, "success_rate": success, "standing_after_end": success,
+                "mean_episode_length_s": length_s, "mpkpe_m": mpkpe_m}
+
+    falls_early = result("model_100.pt", 0.0, 1.2, 0.08)
+    falls_late = result("model_200.pt", 0.0, 2.8, 0.12)
+    assert min([falls_early, falls_late], key=rank_key)["checkpoint"] == "model_200.pt"
+    some_succeed = result("model_300.pt", 0.25, 2.0, 0.20)
+    assert min([falls_early, falls_late, some_succeed], key=rank_key)["checkpoint"] == "model_300.pt"
+    precise = result("model_400.pt", 1.0, 7.5, 0.05)
+    sloppy = result("model_500.pt", 1.0, 7.5, 0.07)
+    assert min([sloppy, precise], key=rank_key)["checkpoint"] == "model_400.pt"
