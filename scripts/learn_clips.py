@@ -297,11 +297,13 @@ def iterations_and_steps(run_dir: Path, checkpoint: Path, since: Path | None = N
     return iterations, iterations * int(steps.group(1)) * int(envs.group(1))
 
 
-def train_run(motion: Path, args: argparse.Namespace, log: Path) -> tuple[Path, Path, dict]:
-    """Train on ``motion`` (a clip or a YAML list); returns (run folder, last checkpoint, the run's facts for
-    its rows: minutes, iterations, env steps, run folder, the commit that trained, date)."""
+def train_run(motion: Path, args: argparse.Namespace, log: Path, export: bool) -> tuple[Path, Path, dict]:
+    """Train on ``motion`` (a clip or a YAML list), exporting the last checkpoint if ``export`` (not where a
+    chosen checkpoint or a graph of more clips is exported afterwards); returns (run folder, last checkpoint, the
+    run's facts for its rows: minutes, iterations, env steps, run folder, the commit that trained, date)."""
     train = [sys.executable, str(REPO / "scripts" / "train.py"), "--task", args.task, "--max_minutes", f"{args.minutes:g}"]
-    train += ["--motion", str(motion), "--seed", str(args.seed), "--headless", *args.overrides]
+    train += ["--motion", str(motion), "--seed", str(args.seed), "--headless", *([] if export else ["--no_export"])]
+    train += args.overrides
     if args.init is not None:  # train.py re-applies the checkpoint run's overrides; --motion replaces its clips
         train += ["--checkpoint", str(args.init.resolve())]
     return _train(train, f"training on {motion}", log, args)
@@ -309,10 +311,10 @@ def train_run(motion: Path, args: argparse.Namespace, log: Path) -> tuple[Path, 
 
 def distill_run(experts: list[Path], motion_list: Path, args: argparse.Namespace, log: Path) -> tuple[Path, Path, dict]:
     """``scripts/distill.py`` with ``experts`` (checkpoints, one per clip; their clips written to ``motion_list``);
-    returns what :func:`train_run` returns."""
+    returns what :func:`train_run` returns. The student is not exported here: a graph of every clip is, afterwards."""
     cmd = [sys.executable, str(REPO / "scripts" / "distill.py"), "--experts", *map(str, experts)]
     cmd += ["--motion_list", str(motion_list), "--max_minutes", f"{args.minutes:g}", "--seed", str(args.seed)]
-    return _train([*cmd, "--headless", *args.overrides], "distilling the experts", log, args)
+    return _train([*cmd, "--headless", "--no_export", *args.overrides], "distilling the experts", log, args)
 
 
 def _train(cmd: list[str], what: str, log: Path, args: argparse.Namespace) -> tuple[Path, Path, dict]:
@@ -335,9 +337,11 @@ def _train(cmd: list[str], what: str, log: Path, args: argparse.Namespace) -> tu
     return run_dir, last, facts
 
 
-def choose_checkpoint(run_dir: Path, last: Path, args: argparse.Namespace, log: Path, episodes: int) -> tuple[Path, list]:
+def choose_checkpoint(
+    run_dir: Path, last: Path, args: argparse.Namespace, log: Path, episodes: int, export: bool
+) -> tuple[Path, list]:
     """The checkpoint to report (``select_checkpoint.py`` over the last ``--select``, exported to
-    ``<run>/exported/``; the last one with ``--select 1``) and the candidates it was chosen among."""
+    ``<run>/exported/`` if ``export``; the last one with ``--select 1``) and the candidates it was chosen among."""
     if args.select <= 1:
         return last, []
     selection = run_dir / "selection.json"
@@ -354,7 +358,7 @@ def choose_checkpoint(run_dir: Path, last: Path, args: argparse.Namespace, log: 
             str(args.noisy),
             "--json",
             str(selection),
-            "--export",
+            *(["--export"] if export else []),
         ],
         log,
     )
@@ -494,8 +498,8 @@ def learn_one(clip: Path, args: argparse.Namespace, work: Path) -> dict:
     """Train, evaluate and sim2sim ``clip``; returns its row (raises SystemExit on a failed step)."""
     log = work / f"{clip.stem}.log"
     log.write_text("")
-    run_dir, last, facts = train_run(clip, args, log)
-    ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes)
+    run_dir, last, facts = train_run(clip, args, log, export=args.select <= 1)
+    ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes, export=True)
     ev = evaluate_run(ckpt, None, args.episodes, run_dir / "eval.json", log)
     video = None if args.no_video else run_dir / "sim2sim.gif"
     s2s = sim2sim_clip(run_dir, clip, run_dir / "sim2sim.json", video, args, log)
@@ -626,8 +630,9 @@ def learn_together(clips: list[Path], args: argparse.Namespace, work: Path) -> l
         checkpoints = [Path(r["run_dir"]) / r["checkpoint"] for r in experts.values()]
         run_dir, last, facts = distill_run(checkpoints, work / f"{stem}_experts.yaml", args, log)
     else:
-        run_dir, last, facts = train_run(write_motion_list(work / f"{stem}_trained.yaml", trained), args, log)
-    ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes * len(trained))
+        run_dir, last, facts = train_run(write_motion_list(work / f"{stem}_trained.yaml", trained), args, log, export=False)
+    # the chosen checkpoint is exported below, with every clip in its graph
+    ckpt, candidates = choose_checkpoint(run_dir, last, args, log, args.select_episodes * len(trained), export=False)
     ev = evaluate_run(ckpt, all_list, args.episodes * len(clips), run_dir / "eval.json", log)
     # the recent literature's protocol beside ours: every clip once from frame 0, failure by the pelvis alone
     pelvis = evaluate_run(ckpt, all_list, len(clips), run_dir / "eval_pelvis.json", log, protocol="pelvis")
