@@ -10,10 +10,11 @@ For every motion file of FOLDER (any format ``scripts/motion.py convert`` reads,
 defaults, plus the ``--fix`` repairs, into ``<json dir>/<json stem>_motions[_<fixes>]/``; canonical
 ``.npz`` files are used as they are), in name order:
 
-1. ``scripts/train.py --task TASK --max_minutes M --motion CLIP --seed S [overrides]``;
+1. ``scripts/train.py --task TASK --max_minutes M --motion CLIP --seed S [overrides]`` (``--no_export``: step 2
+   exports the checkpoint it chooses);
 2. ``scripts/select_checkpoint.py`` on the run's last ``--select`` checkpoints (``--select_episodes``
    episodes each from frame 0, with the ``--noisy`` sensor noise so that they differ; the best by success,
-   standing after the end, then MPKPE), exported to ``<run>/exported/``; ``--select 1`` keeps the last
+   standing after the end, episode length, then MPKPE), exported to ``<run>/exported/``; ``--select 1`` keeps the last
    checkpoint and its export;
 3. ``scripts/evaluate.py`` on the chosen checkpoint: ``--episodes`` further episodes, every one from
    frame 0, then 3 s of the held last frame (``standing_after_end``);

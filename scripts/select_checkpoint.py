@@ -8,7 +8,8 @@ A PPO tracker's quality swings between checkpoints late in a run (on the real DW
 ``docs/performance.md``, section 5), so the last checkpoint is a poor default. Each of the run's last
 ``--last`` checkpoints is evaluated like ``scripts/evaluate.py`` (``--episodes`` episodes from frame
 0, the task's failure rule, 3 s standing after the clip) in one env, and ranked by success rate,
-then standing after the end, then MPKPE (lower is better). Prints the ranking and the chosen
+then standing after the end, then the mean episode length (how far the failing episodes played), then
+MPKPE (lower is better). Prints the ranking and the chosen
 checkpoint; ``--json`` writes them; ``--export`` exports the chosen one to ``<run>/exported/`` (as
 ``scripts/play.py --export_only``). This chooses among checkpoints on the clips the run trained on:
 report the chosen checkpoint with a separate evaluation (``scripts/learn_clips.py`` does).
