@@ -6,7 +6,9 @@ Reads the run's TensorBoard events (written by rsl_rl through Isaac Lab): ``Trai
 (steps of 0.02 s), ``Train/mean_reward``, the training success rate (fraction of episodes that reach
 the clip's end, an EMA over episodes from random start times), the motion command's per-episode metrics
 ``Metrics/motion/error_body_pos`` (m), ``error_anchor_pos`` (m), ``error_joint_pos`` (rad), PPO's
-learning rate (log scale) and the policy's mean action noise std.
+learning rate (log scale) and the policy's mean action noise std; and what ended the episodes: Isaac Lab's
+``Episode_Termination/<term>`` (the share of envs whose last episode that term ended), one line per term that
+ever ended more than 1 % of them, with the shares over the last tenth of the run printed.
 A run on more than one clip also gets ``<out stem>_clips.png``: per clip, the training success EMA and
 the episode-mean body position error EMA (``Metrics/motion/clip/<name>/success_rate``, ``.../error``).
 ``--json`` also writes the series (x = iteration, plus wall-clock seconds since the first point);
@@ -31,6 +33,8 @@ SERIES = {
     "Policy/mean_std": "action noise std",
 }
 LOG_SCALE = {"Loss/learning_rate"}
+TERMINATION_PREFIX = "Episode_Termination/"
+"""Isaac Lab's per-term share of the envs whose last episode the term ended (0-1)."""
 CLIP_PREFIX = "Metrics/motion/clip/"
 CLIP_SERIES = {"success_rate": ("training success EMA", 1.0), "error": ("body position error EMA [cm]", 100.0)}
 """Per-clip series: tag suffix -> (axis label, scale of the plotted value)."""
@@ -65,10 +69,21 @@ def read_series(run_dir: Path) -> dict[str, list[tuple[int, float, float]]]:
         acc = EventAccumulator(str(f), size_guidance={"scalars": 0})
         acc.Reload()
         for tag in acc.Tags().get("scalars", []):
-            if tag in SERIES or is_clip_tag(tag):
+            if tag in SERIES or is_clip_tag(tag) or tag.startswith(TERMINATION_PREFIX):
                 out.setdefault(tag, []).extend((e.step, e.value, e.wall_time) for e in acc.Scalars(tag))
     t0 = min((pts[0][2] for pts in out.values() if pts), default=0.0)
     return {k: [(s, v, w - t0) for s, v, w in sorted(pts)] for k, pts in out.items()}
+
+
+def termination_shares(series: dict[str, list[tuple[int, float, float]]], tail: float = 0.1) -> dict[str, float]:
+    """``term -> mean share`` of the envs whose last episode ``term`` ended, over the last ``tail`` of each
+    series' points, for the terms that ever ended more than 1 % of them; largest first."""
+    shares = {}
+    for tag, pts in series.items():
+        if tag.startswith(TERMINATION_PREFIX) and pts and max(p[1] for p in pts) > 0.01:
+            last = pts[-max(1, round(tail * len(pts))) :]
+            shares[tag[len(TERMINATION_PREFIX) :]] = sum(p[1] for p in last) / len(last)
+    return dict(sorted(shares.items(), key=lambda kv: -kv[1]))
 
 
 def plot_clips(series: dict[str, list[tuple[int, float, float]]], out: Path, plt) -> Path | None:
@@ -111,9 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     tags = [t for t in SERIES if t in series]
     if not tags:
         raise SystemExit(f"[plot] none of {list(SERIES)} logged in {args.run_dir}")
-    fig, axes = plt.subplots(len(tags), 1, figsize=(7, 2.1 * len(tags)), sharex=True)
-    axes = [axes] if len(tags) == 1 else list(axes)
-    for ax, tag in zip(axes, tags, strict=True):
+    ends = termination_shares(series)
+    fig, axes = plt.subplots(len(tags) + bool(ends), 1, figsize=(7, 2.1 * (len(tags) + bool(ends))), sharex=True)
+    axes = [axes] if len(tags) + bool(ends) == 1 else list(axes)
+    if ends:
+        ax = axes[-1]
+        for term in ends:
+            pts = series[TERMINATION_PREFIX + term]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.0, label=term)
+        ax.set_ylabel("episodes ended by", fontsize=8)
+        ax.set_ylim(-0.02, 1.02)
+        ax.legend(fontsize=7, ncol=3, loc="upper right")
+        ax.grid(alpha=0.3)
+    for ax, tag in zip(axes, tags, strict=False):
         xs = [p[0] for p in series[tag]]
         ys = [p[1] for p in series[tag]]
         ax.plot(xs, ys, lw=1.2)
@@ -129,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     print(f"[plot] wrote {out}")
+    if ends:
+        shares = ", ".join(f"{term} {share:.2f}" for term, share in ends.items())
+        print(f"[plot] episodes ended by (share of envs, last tenth of the run): {shares}")
     clips_png = plot_clips(series, out.with_name(f"{out.stem}_clips.png"), plt)
     if clips_png is not None:
         print(f"[plot] wrote {clips_png}")

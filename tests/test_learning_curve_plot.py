@@ -46,3 +46,19 @@ def test_a_single_clip_run_gets_no_per_clip_figure(tmp_path):
     _write_run(run, ["wave"])
     _plot(run, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").exists() and not (tmp_path / "curve_clips.png").exists()
+
+
+def test_what_ended_the_episodes_is_plotted_and_printed_for_the_terms_that_ended_any(tmp_path):
+    run = tmp_path / "run"
+    writer = SummaryWriter(str(run))
+    for it in range(20):
+        writer.add_scalar("Train/mean_episode_length", 50.0 + it, it)
+        writer.add_scalar("Episode_Termination/body_drift", 0.9 if it < 10 else 0.3, it)
+        writer.add_scalar("Episode_Termination/motion_finished", 0.1 if it < 10 else 0.7, it)
+        writer.add_scalar("Episode_Termination/anchor_pos", 0.0, it)  # never ends an episode: not drawn
+    writer.close()
+    proc = _plot(run, tmp_path / "curve.png")
+    # the last tenth of 20 points: the last two
+    assert "[plot] episodes ended by (share of envs, last tenth of the run): motion_finished 0.70, body_drift 0.30\n" in proc.stdout
+    series = json.loads((tmp_path / "curve.json").read_text())
+    assert [round(p["value"], 2) for p in series["Episode_Termination/body_drift"]][9:11] == [0.9, 0.3]
