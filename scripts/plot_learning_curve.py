@@ -127,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     if not tags:
         raise SystemExit(f"[plot] none of {list(SERIES)} logged in {args.run_dir}")
     ends = termination_shares(series)
-    fig, axes = plt.subplots(len(tags) + bool(ends), 1, figsize=(7, 2.1 * (len(tags) + bool(ends))), sharex=True)
-    axes = [axes] if len(tags) + bool(ends) == 1 else list(axes)
+    panels = len(tags) + bool(ends)  # the series, then what ended the episodes
+    fig, axes = plt.subplots(panels, 1, figsize=(7, 2.1 * panels), sharex=True)
+    axes = [axes] if panels == 1 else list(axes)
     if ends:
         ax = axes[-1]
         for term in ends:
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         ax.set_ylim(-0.02, 1.02)
         ax.legend(fontsize=7, ncol=3, loc="upper right")
         ax.grid(alpha=0.3)
-    for ax, tag in zip(axes, tags, strict=False):
+    for ax, tag in zip(axes[: len(tags)], tags, strict=True):
         xs = [p[0] for p in series[tag]]
         ys = [p[1] for p in series[tag]]
         ax.plot(xs, ys, lw=1.2)
