@@ -71,6 +71,13 @@ def test_adaptive_tracking_shrinks_the_reward_std_to_the_error_reached():
         lib.clip_success_rate[:] = 0.2  # failing: errors of short falls are no target, the std holds
         end_episodes([0.05, 0.05], [0.2, 0.2], [10, 10])
         assert pos.params["std"] == pytest.approx(0.3)
+        lib.clip_success_rate[:] = 0.8  # succeeding, but the episodes that ended since the last update were short
+        tracking = env.curriculum_manager._term_cfgs[0]
+        tracking.params["min_episode_s"] = 1.0
+        short = round(0.5 / env.step_dt)
+        end_episodes([0.05, 0.05], [0.2, 0.2], [short - 5, short + 5])
+        assert pos.params["std"] == pytest.approx(0.3)
+        tracking.params["min_episode_s"] = 0.0
         lib.clip_success_rate[:] = 0.8  # succeeding: the std becomes the step-weighted mean error
         end_episodes([0.10, 0.20], [0.3, 0.6], [300, 100])
         assert pos.params["std"] == pytest.approx((0.10 * 300 + 0.20 * 100) / 400)

@@ -603,6 +603,7 @@ class AdaptiveTrackingCurriculumCfg:
             "floors": {"motion_body_pos": 0.03, "motion_body_ori": 0.1},
             "command_name": "motion",
             "success_min": 0.5,
+            "min_episode_s": 0.0,
             "interval_steps": 240,
         },
     )

@@ -91,7 +91,8 @@ class adaptive_reward_std(ManagerTermBase):
     of :class:`~g1_mimic.tasks.mimic.mdp.commands.MotionCommand`: episode-averaged, m or rad). The
     term sums each metric over the episodes that end, weighted by their length (a mean per env step);
     every ``interval_steps`` env steps, while the mean per-clip training success rate of the motion
-    library is at least ``success_min`` (an error reached by falling early is no target), it sets each
+    library is at least ``success_min`` and the episodes that ended since the last update lasted
+    ``min_episode_s`` seconds on average (an error reached by falling early is no target), it sets each
     ``std = max(floor, min(std, mean error))``: the std never grows, and its floor is ``floors[term]``.
     Returns ``{term: std}`` (logged as ``Curriculum/<name>/<term>``).
 
@@ -115,6 +116,7 @@ class adaptive_reward_std(ManagerTermBase):
             self._terms.append((name, f"error_{metric}", term_cfg))
         self._sums = torch.zeros(len(self._terms), device=env.device)
         self._steps = torch.zeros((), device=env.device)
+        self._episodes = 0
         self._last_update = 0
 
     def __call__(
@@ -125,6 +127,7 @@ class adaptive_reward_std(ManagerTermBase):
         floors: dict[str, float],
         command_name: str,
         success_min: float,
+        min_episode_s: float,
         interval_steps: int,
     ) -> dict[str, float]:
         cmd = env.command_manager.get_term(command_name)
@@ -132,13 +135,16 @@ class adaptive_reward_std(ManagerTermBase):
         for k, (_, metric, _) in enumerate(self._terms):
             self._sums[k] += (cmd.metrics[metric][env_ids] * length).sum()
         self._steps += length.sum()
+        self._episodes += length.numel()
         now = int(env.common_step_counter)
         if now - self._last_update >= interval_steps and float(self._steps) > 0.0:
             self._last_update = now
-            if float(cmd.library.clip_success_rate.mean()) >= success_min:
+            mean_episode_s = float(self._steps) / self._episodes * env.step_dt
+            if float(cmd.library.clip_success_rate.mean()) >= success_min and mean_episode_s >= min_episode_s:
                 errors = (self._sums / self._steps).tolist()
                 for (name, _, term_cfg), error in zip(self._terms, errors, strict=True):
                     term_cfg.params["std"] = max(float(floors[name]), min(float(term_cfg.params["std"]), error))
             self._sums.zero_()
             self._steps.zero_()
+            self._episodes = 0
         return {name: float(term_cfg.params["std"]) for name, _, term_cfg in self._terms}
