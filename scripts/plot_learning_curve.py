@@ -1,18 +1,22 @@
 """Plot a training run's learning curve (episode length, reward, tracking errors per iteration) to PNG.
 
     python scripts/plot_learning_curve.py logs/rsl_rl/<experiment>/<run> [--out docs/media/curve.png] [--json curve.json]
+    python scripts/plot_learning_curve.py RUN_A --compare RUN_B [RUN_C ...] --labels A B [C ...] --out cmp.png
 
 Reads the run's TensorBoard events (written by rsl_rl through Isaac Lab): ``Train/mean_episode_length``
 (steps of 0.02 s), ``Train/mean_reward``, the training success rate (fraction of episodes that reach
 the clip's end, an EMA over episodes from random start times), the motion command's per-episode metrics
 ``Metrics/motion/error_body_pos`` (m), ``error_anchor_pos`` (m), ``error_joint_pos`` (rad), PPO's
-learning rate (log scale) and the policy's mean action noise std; and what ended the episodes: Isaac Lab's
+learning rate (log scale), the policy's mean action noise std, the body position reward's std where a
+curriculum sets it (``Curriculum/tracking_std/motion_body_pos``); and what ended the episodes: Isaac Lab's
 ``Episode_Termination/<term>`` (the share of envs whose last episode that term ended), one line per term that
 ever ended more than 1 % of them, with the shares over the last tenth of the run printed.
 A run on more than one clip also gets ``<out stem>_clips.png``: per clip, the training success EMA and
 the episode-mean body position error EMA (``Metrics/motion/clip/<name>/success_rate``, ``.../error``).
 ``--json`` also writes the series (x = iteration, plus wall-clock seconds since the first point);
 ``--summary`` prints each series' first value, 10th/50th/90th percentiles and last value.
+``--compare`` draws other runs on the same panels, one colour per run (``--labels`` names them; the
+per-clip figure, ``--json`` and ``--summary`` are of the first run), and prints each run's episode ends.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ SERIES = {
     "Metrics/motion/sampling/success_rate_mean": "training success rate",
     "Loss/learning_rate": "learning rate",
     "Policy/mean_std": "action noise std",
+    "Curriculum/tracking_std/motion_body_pos": "body position reward std [m]",
 }
 LOG_SCALE = {"Loss/learning_rate"}
 TERMINATION_PREFIX = "Episode_Termination/"
@@ -116,48 +121,68 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--title", default=None)
     parser.add_argument("--summary", action="store_true", help="print first, p10/p50/p90 and last value of each series")
+    parser.add_argument("--compare", type=Path, nargs="+", default=[], metavar="RUN", help="other runs drawn on the same panels")
+    parser.add_argument("--labels", nargs="+", default=None, help="one name per run, the first run's first (default: the folder names)")
     args = parser.parse_args(argv)
-    series = read_series(args.run_dir)
+    runs = [args.run_dir, *args.compare]
+    labels = args.labels or [r.name for r in runs]
+    if len(labels) != len(runs):
+        raise SystemExit(f"[plot] --labels: {len(labels)} names for {len(runs)} runs ({', '.join(map(str, runs))}); give one per run")
+    all_series = [read_series(r) for r in runs]
+    series = all_series[0]
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tags = [t for t in SERIES if t in series]
+    tags = [t for t in SERIES if any(t in s for s in all_series)]
     if not tags:
-        raise SystemExit(f"[plot] none of {list(SERIES)} logged in {args.run_dir}")
-    ends = termination_shares(series)
-    panels = len(tags) + bool(ends)  # the series, then what ended the episodes
+        raise SystemExit(f"[plot] none of {list(SERIES)} logged in {', '.join(map(str, runs))}")
+    all_ends = [termination_shares(s) for s in all_series]
+    panels = len(tags) + any(all_ends)  # the series, then what ended the episodes
     fig, axes = plt.subplots(panels, 1, figsize=(7, 2.1 * panels), sharex=True)
     axes = [axes] if panels == 1 else list(axes)
-    if ends:
+    compare = len(runs) > 1
+    styles = ["-", "--", ":", "-."]
+    for k, (run_series, ends, label) in enumerate(zip(all_series, all_ends, labels, strict=True)):
+        color = f"C{k}" if compare else None
+        if ends:
+            ax = axes[-1]
+            for j, term in enumerate(ends):
+                pts = run_series[TERMINATION_PREFIX + term]
+                name = f"{label}: {term}" if compare else term
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.0, color=color, ls=styles[j % 4] if compare else "-", label=name)
+        for ax, tag in zip(axes[: len(tags)], tags, strict=True):
+            pts = run_series.get(tag, [])
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.2, color=color, label=label if compare else None)
+    if any(all_ends):
         ax = axes[-1]
-        for term in ends:
-            pts = series[TERMINATION_PREFIX + term]
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.0, label=term)
         ax.set_ylabel("episodes ended by", fontsize=8)
         ax.set_ylim(-0.02, 1.02)
-        ax.legend(fontsize=7, ncol=3, loc="upper right")
+        ax.legend(fontsize=7, ncol=2 if compare else 3, loc="upper right")
         ax.grid(alpha=0.3)
     for ax, tag in zip(axes[: len(tags)], tags, strict=True):
-        xs = [p[0] for p in series[tag]]
-        ys = [p[1] for p in series[tag]]
-        ax.plot(xs, ys, lw=1.2)
         ax.set_ylabel(SERIES[tag], fontsize=8)
         if tag in LOG_SCALE:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
+    if compare:
+        axes[0].legend(fontsize=7, loc="lower right")
     axes[-1].set_xlabel("PPO iteration")
-    last = max(p[2] for pts in series.values() for p in pts)
-    fig.suptitle(args.title or f"{args.run_dir.name} ({last / 60:.0f} min wall clock)", fontsize=10)
+    minutes = [max(p[2] for pts in s.values() for p in pts) / 60 for s in all_series]
+    default_title = " vs ".join(f"{label} ({m:.0f} min)" for label, m in zip(labels, minutes, strict=True))
+    if not compare:
+        default_title = f"{args.run_dir.name} ({minutes[0]:.0f} min wall clock)"
+    fig.suptitle(args.title or default_title, fontsize=10)
     fig.tight_layout()
     out = args.out or args.run_dir / "learning_curve.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     print(f"[plot] wrote {out}")
-    if ends:
-        shares = ", ".join(f"{term} {share:.2f}" for term, share in ends.items())
-        print(f"[plot] episodes ended by (share of envs, last tenth of the run): {shares}")
+    for ends, label in zip(all_ends, labels, strict=True):
+        if ends:
+            shares = ", ".join(f"{term} {share:.2f}" for term, share in ends.items())
+            print(f"[plot] {label + ': ' if compare else ''}episodes ended by (share of envs, last tenth of the run): {shares}")
     clips_png = plot_clips(series, out.with_name(f"{out.stem}_clips.png"), plt)
     if clips_png is not None:
         print(f"[plot] wrote {clips_png}")
