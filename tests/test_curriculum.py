@@ -68,6 +68,10 @@ def test_adaptive_tracking_shrinks_the_reward_std_to_the_error_reached():
             env.episode_length_buf[:] = torch.tensor(lengths)
             return env.curriculum_manager.compute(env_ids=torch.tensor([0, 1]))
 
+        env.common_step_counter = 1_000
+        lib.clip_success_rate[:] = 0.8  # episodes longer than the 1,000 steps taken began at a random length: left out
+        end_episodes([0.01, 0.01], [0.01, 0.01], [1_500, 2_000])
+        assert pos.params["std"] == pytest.approx(0.3)
         lib.clip_success_rate[:] = 0.2  # failing: errors of short falls are no target, the std holds
         end_episodes([0.05, 0.05], [0.2, 0.2], [10, 10])
         assert pos.params["std"] == pytest.approx(0.3)

@@ -89,7 +89,8 @@ class adaptive_reward_std(ManagerTermBase):
 
     ``terms`` maps reward term names to the command metric that measures their error (``error_<metric>``
     of :class:`~g1_mimic.tasks.mimic.mdp.commands.MotionCommand`: episode-averaged, m or rad). The
-    term sums each metric over the episodes that end, weighted by their length (a mean per env step);
+    term sums each metric over the episodes that end, weighted by their length (a mean per env step; an
+    episode longer than the steps taken so far, whose length the training loop set at random, is left out);
     every ``interval_steps`` env steps, while the mean per-clip training success rate of the motion
     library is at least ``success_min`` and the episodes that ended since the last update lasted
     ``min_episode_s`` seconds on average (an error reached by falling early is no target), it sets each
@@ -131,12 +132,15 @@ class adaptive_reward_std(ManagerTermBase):
         interval_steps: int,
     ) -> dict[str, float]:
         cmd = env.command_manager.get_term(command_name)
+        now = int(env.common_step_counter)
         length = env.episode_length_buf[env_ids].float()
+        # no episode is longer than the steps taken so far; longer ones began at a made-up length (Isaac Lab's
+        # training starts rsl_rl with init_at_random_ep_len) and their episode-averaged errors are over it
+        length = length * (length <= now)
         for k, (_, metric, _) in enumerate(self._terms):
             self._sums[k] += (cmd.metrics[metric][env_ids] * length).sum()
         self._steps += length.sum()
-        self._episodes += length.numel()
-        now = int(env.common_step_counter)
+        self._episodes += int((length > 0).sum())
         if now - self._last_update >= interval_steps and float(self._steps) > 0.0:
             self._last_update = now
             mean_episode_s = float(self._steps) / self._episodes * env.step_dt
