@@ -170,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         axes[0].legend(fontsize=7, loc="lower right")
     axes[-1].set_xlabel("PPO iteration")
     minutes = [max(p[2] for pts in s.values() for p in pts) / 60 for s in all_series]
-    default_title = " vs ".join(f"{label} ({m:.0f} min)" for label, m in zip(labels, minutes, strict=True))
-    if not compare:
+    if compare:
+        default_title = " vs ".join(f"{label} ({m:.0f} min)" for label, m in zip(labels, minutes, strict=True))
+    else:
         default_title = f"{args.run_dir.name} ({minutes[0]:.0f} min wall clock)"
     fig.suptitle(args.title or default_title, fontsize=10)
     fig.tight_layout()
