@@ -185,3 +185,15 @@ def test_evaluation_noise_is_the_training_sensor_noise_scaled_and_none_on_the_an
     assert not env_cfg.observations.policy.enable_corruption
     with pytest.raises(ValueError, match="obs_noise must be >= 0"):
         configure_for_evaluation(env_cfg, obs_noise=-1.0)
+
+
+def test_training_starts_every_episode_at_length_zero():
+    """The motion command's clip time is ``start + episode_length_buf * step_dt``: the runners turn off Isaac
+    Lab's random initial episode lengths, which would start every env's first episode off its reference."""
+    from isaaclab_tasks.utils import resolve_task_config
+
+    import g1_mimic.tasks  # noqa: F401
+
+    for task in ("Isaac-G1-Mimic-v0", "Isaac-G1-Mimic-CPU-Learn-v0", "Isaac-G1-Mimic-CPU-Distill-v0"):
+        _, agent_cfg = resolve_task_config(task, "rsl_rl_cfg_entry_point", overrides=[])
+        assert agent_cfg.init_at_random_ep_len is False, task

@@ -117,7 +117,7 @@ class adaptive_reward_std(ManagerTermBase):
             self._terms.append((name, f"error_{metric}", term_cfg))
         self._sums = torch.zeros(len(self._terms), device=env.device)
         self._steps = torch.zeros((), device=env.device)
-        self._episodes = 0
+        self._episodes = torch.zeros((), device=env.device)
         self._last_update = 0
 
     def __call__(
@@ -134,21 +134,21 @@ class adaptive_reward_std(ManagerTermBase):
         cmd = env.command_manager.get_term(command_name)
         now = int(env.common_step_counter)
         length = env.episode_length_buf[env_ids].float()
-        # no episode is longer than the steps taken so far; longer ones began at a made-up length (Isaac Lab's
-        # training starts rsl_rl with init_at_random_ep_len) and their episode-averaged errors are over it
+        # no episode is longer than the steps taken so far; longer ones began at a made-up length (a runner cfg
+        # with init_at_random_ep_len, Isaac Lab's default; ours turn it off) and their errors are averaged over it
         length = length * (length <= now)
         for k, (_, metric, _) in enumerate(self._terms):
             self._sums[k] += (cmd.metrics[metric][env_ids] * length).sum()
         self._steps += length.sum()
-        self._episodes += int((length > 0).sum())
+        self._episodes += (length > 0).sum()
         if now - self._last_update >= interval_steps and float(self._steps) > 0.0:
             self._last_update = now
-            mean_episode_s = float(self._steps) / self._episodes * env.step_dt
+            mean_episode_s = float(self._steps / self._episodes) * env.step_dt
             if float(cmd.library.clip_success_rate.mean()) >= success_min and mean_episode_s >= min_episode_s:
                 errors = (self._sums / self._steps).tolist()
                 for (name, _, term_cfg), error in zip(self._terms, errors, strict=True):
                     term_cfg.params["std"] = max(float(floors[name]), min(float(term_cfg.params["std"]), error))
             self._sums.zero_()
             self._steps.zero_()
-            self._episodes = 0
+            self._episodes.zero_()
         return {name: float(term_cfg.params["std"]) for name, _, term_cfg in self._terms}

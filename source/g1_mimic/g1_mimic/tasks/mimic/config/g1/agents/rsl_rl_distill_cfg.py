@@ -34,6 +34,9 @@ class G1MimicDistillRunnerCfg(RslRlDistillationRunnerCfg):
     max_iterations = 5000  # bound the run with scripts/train.py --max_minutes
     save_interval = 100
     experiment_name = "g1_mimic_cpu_distill"
+    # the motion command's clip time is start + episode_length_buf * step_dt: a made-up initial length (Isaac Lab's
+    # default) would start every env's first episode off its reference and feed the curricula a false outcome
+    init_at_random_ep_len = False
     obs_groups = {"student": ["policy"], "teacher": ["policy"]}
     student = RslRlMLPModelCfg(
         hidden_dims=[256, 128, 128],

@@ -51,6 +51,9 @@ class G1MimicPPORunnerCfg(RslRlOnPolicyRunnerCfg):
     num_steps_per_env = 24
     max_iterations = 30000
     save_interval = 500
+    # the motion command's clip time is start + episode_length_buf * step_dt: a made-up initial length (Isaac Lab's
+    # default) would start every env's first episode off its reference and feed the curricula a false outcome
+    init_at_random_ep_len = False
     experiment_name = "g1_mimic"
     obs_groups = {"actor": ["policy"], "critic": ["critic"]}
     actor = RslRlMLPModelCfg(
