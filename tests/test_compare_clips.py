@@ -94,3 +94,50 @@ def test_targets_lists_every_clip_of_the_folder_with_its_closest_row(tmp_path):
 
     proc = subprocess.run(cmd[:-4] + ["--targets", str(tmp_path / "none")], capture_output=True, text=True)
     assert proc.returncode != 0 and "--targets" in proc.stderr and "no such folder" in proc.stderr
+
+
+def test_plot_draws_a_bar_per_mode_and_clip_and_marks_the_played_part(tmp_path):
+    """--plot: one colour per mode (expert, multi-clip PPO, student), the figure widening with the clips; a
+    policy's MPKPE is the error of a part only where its episodes end, on average, before the clip's end."""
+    import numpy as np
+    from PIL import Image
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    import compare_clips
+
+    rows = [
+        _row("dance", "per_clip", 1.0, 0.065),
+        _row("dance", "together", 0.0, 0.200, mean_episode_length_s=3.1, length_s=14.0),
+        _row("dance", "distilled", 1.0, 0.070),
+        _row("g1moves_M_Move18_29dof_60hz", "per_clip", 0.875, 0.203, mean_episode_length_s=18.7, length_s=16.7),
+        _row("g1moves_M_Move18_29dof_60hz", "together", 0.0, 0.150, held_out=True),
+    ]
+    assert compare_clips.played_s(rows[1]) == 3.1  # fell at 3.1 s of 14 s
+    assert compare_clips.played_s(rows[3]) is None  # 88 %: the mean holds the standing after the clip's end
+    assert compare_clips.played_s(rows[0]) is None
+    assert compare_clips.short_name("g1moves_M_Move18_29dof_60hz") == "Move18"
+    assert compare_clips.short_name("asap_walk_23dof_30hz") == "asap_walk"
+
+    table = tmp_path / "t.json"
+    table.write_text(json.dumps({"rows": rows}))
+    out = tmp_path / "cmp.png"
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "compare_clips.py"), str(table), "--plot", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {out}" in proc.stdout and "| g1moves_M_Move18_29dof_60hz (held out) | 88 % | 20.3 | 88 % |" in proc.stdout
+    with Image.open(out) as img:
+        pixels = np.asarray(img.convert("RGB")).reshape(-1, 3)
+        assert img.size == (660, 660)  # 6 x 6 inches at 110 dpi: two clips
+    for colour in ((0x1F, 0x77, 0xB4), (0xFF, 0x7F, 0x0E), (0x2C, 0xA0, 0x2C)):  # C0, C1, C2: each mode drew bars
+        assert (np.abs(pixels.astype(int) - colour).sum(-1) < 10).sum() > 200, colour
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for k in range(12):
+        (folder / f"clip{k}.csv").write_text("")
+    table.write_text(json.dumps({"rows": [_row("clip0", "per_clip", 1.0, 0.04)]}))
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "compare_clips.py"), str(table), "--targets",
+                           str(folder), "--plot", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    with Image.open(out) as img:
+        assert img.size == (int(110 * (0.75 * 12 + 2.0)), 660)  # twelve clips, eleven of them untried
