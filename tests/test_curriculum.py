@@ -96,3 +96,27 @@ def test_adaptive_tracking_shrinks_the_reward_std_to_the_error_reached():
         assert torch.allclose(rm._term_cfgs[rm.active_terms.index("motion_body_pos")].func(env, **pos.params), torch.exp(-err2 / 0.03**2))
     finally:
         env.close()
+
+
+def test_adaptive_world_tracking_also_shrinks_the_global_anchor_std():
+    """presets=adaptive_world_tracking: the global anchor position reward's std follows the anchor error reached,
+    beside the body terms' (the body rewards compare re-anchored bodies; only the anchor terms see the drift)."""
+    env = _curriculum_env("adaptive_world_tracking", "tracking_std")
+    try:
+        rm = env.reward_manager
+        cmd = env.command_manager.get_term("motion")
+        anchor, pos = rm.get_term_cfg("motion_global_anchor_pos"), rm.get_term_cfg("motion_body_pos")
+        assert anchor.params["std"] == pytest.approx(0.3)  # BeyondMimic's (the default task)
+        env.common_step_counter = 1_000
+        cmd.library.clip_success_rate[:] = 0.8
+        for metric, values in (("anchor_pos", [0.06, 0.12]), ("body_pos", [0.05, 0.05]), ("body_rot", [0.2, 0.2])):
+            cmd.metrics[f"error_{metric}"][:] = torch.tensor(values)
+        env.episode_length_buf[:] = torch.tensor([300, 100])
+        env.curriculum_manager.compute(env_ids=torch.tensor([0, 1]))
+        assert anchor.params["std"] == pytest.approx((0.06 * 300 + 0.12 * 100) / 400)
+        assert pos.params["std"] == pytest.approx(0.05)
+        cmd.metrics["error_anchor_pos"][:] = 0.001
+        env.curriculum_manager.compute(env_ids=torch.tensor([0, 1]))
+        assert anchor.params["std"] == pytest.approx(0.03)  # its floor
+    finally:
+        env.close()

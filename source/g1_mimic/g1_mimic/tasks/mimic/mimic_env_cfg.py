@@ -610,15 +610,38 @@ class AdaptiveTrackingCurriculumCfg:
 
 
 @configclass
+class AdaptiveWorldTrackingCurriculumCfg:
+    """Adaptive tracking of the body and of its place in the world (``presets=adaptive_world_tracking``): as
+    :class:`AdaptiveTrackingCurriculumCfg`, and the global anchor position reward's std (0.1 m in
+    ``Isaac-G1-Mimic-CPU-Learn-v0``, 0.3 m in BeyondMimic's set) shrinks with them to the episode-averaged anchor
+    error (floor 3 cm). The body rewards compare re-anchored bodies, blind to where the body stands; the world-frame
+    MPKPE counts that drift, and only the anchor terms pay against it."""
+
+    tracking_std = CurrTerm(
+        func=mdp.adaptive_reward_std,
+        params={
+            "terms": {"motion_body_pos": "body_pos", "motion_body_ori": "body_rot", "motion_global_anchor_pos": "anchor_pos"},
+            "floors": {"motion_body_pos": 0.03, "motion_body_ori": 0.1, "motion_global_anchor_pos": 0.03},
+            "command_name": "motion",
+            "success_min": 0.5,
+            "min_episode_s": 0.0,
+            "interval_steps": 240,
+        },
+    )
+
+
+@configclass
 class CurriculumPresetCfg(PresetCfg):
     """Curriculum: ``default`` (none; ``adaptive_tracking`` in ``Isaac-G1-Mimic-CPU-Learn-v0``),
-    ``no_curriculum``, ``adaptive_termination`` (:class:`AdaptiveTerminationCurriculumCfg`) or
-    ``adaptive_tracking`` (:class:`AdaptiveTrackingCurriculumCfg`)."""
+    ``no_curriculum``, ``adaptive_termination`` (:class:`AdaptiveTerminationCurriculumCfg`),
+    ``adaptive_tracking`` (:class:`AdaptiveTrackingCurriculumCfg`) or ``adaptive_world_tracking``
+    (:class:`AdaptiveWorldTrackingCurriculumCfg`)."""
 
     default = NoCurriculumCfg()
     no_curriculum = NoCurriculumCfg()
     adaptive_termination = AdaptiveTerminationCurriculumCfg()
     adaptive_tracking = AdaptiveTrackingCurriculumCfg()
+    adaptive_world_tracking = AdaptiveWorldTrackingCurriculumCfg()
 
 
 @configclass
