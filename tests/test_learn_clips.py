@@ -15,24 +15,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from learn_clips_cmd import learn_clips_cmd
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data" / "real_motions"
-
-
-def _learn_clips_cmd(table: Path, *args: str) -> list[str]:
-    """``learn_clips.py`` on the test clips: 4 PPO iterations with 8 envs (the 2-minute budget only caps a machine
-    too busy to make them; a budget of seconds made none there), 64x48 GIFs, rows into ``table``."""
-    return [sys.executable, str(REPO / "scripts" / "learn_clips.py"), str(DATA), *args, "--minutes", "2",
-            "--json", str(table), "--video_size", "64", "48", "--", "--num_envs", "8", "--max_iterations", "4"]
 
 
 @pytest.mark.slow
 def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     """The smoke run of the per-clip table: a few seconds of training on a real clip, then the whole pipeline."""
     table = tmp_path / "table.json"
-    cmd = _learn_clips_cmd(table, "--clips", "HandsUp", "--episodes", "2", "--select", "2", "--select_episodes", "2",
+    cmd = learn_clips_cmd(table, "--clips", "HandsUp", "--episodes", "2", "--select", "2", "--select_episodes", "2",
                            "--noisy_sim2sim", "2", "--markdown", str(tmp_path / "table.md"))
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
@@ -83,7 +76,7 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
 
     # --distill: that run is the expert of HandsUp; a student learns from it, asap_walk is held out (zero-shot)
     student_table = tmp_path / "student.json"
-    distill = _learn_clips_cmd(student_table, "--clips", "HandsUp", "asap_walk", "--held_out", "asap_walk",
+    distill = learn_clips_cmd(student_table, "--clips", "HandsUp", "asap_walk", "--held_out", "asap_walk",
                                "--distill", str(table), "--episodes", "1", "--select", "1", "--no_video", "--noisy", "0")
     proc = subprocess.run(distill, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
@@ -97,7 +90,7 @@ def test_learn_clips_trains_evaluates_and_sim2sims_a_real_clip(tmp_path):
     assert (student_run / "exported" / "policy_graph.onnx").is_file() and hands["sim2sim_mpkpe_m"] > 0.0
     assert json.loads((student_run / "g1_mimic_run.json").read_text())["task"] == "Isaac-G1-Mimic-CPU-Distill-v0"
     # a clip without an expert in the table is refused, naming the command that trains one
-    missing = _learn_clips_cmd(student_table, "--clips", "HandsUp", "asap_walk", "--distill", str(table))
+    missing = learn_clips_cmd(student_table, "--clips", "HandsUp", "asap_walk", "--distill", str(table))
     proc = subprocess.run(missing, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "no per-clip row of asap_walk_23dof_30hz; train its expert first" in proc.stderr

@@ -7,27 +7,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data" / "real_motions"
-
-
-def _learn_clips_cmd(table: Path, *args: str) -> list[str]:
-    """``learn_clips.py`` on the test clips: 4 PPO iterations with 8 envs (the 2-minute budget only caps a machine
-    too busy to make them; a budget of seconds made none there), 64x48 GIFs, rows into ``table``."""
-    return [sys.executable, str(REPO / "scripts" / "learn_clips.py"), str(DATA), *args, "--minutes", "2",
-            "--json", str(table), "--video_size", "64", "48", "--", "--num_envs", "8", "--max_iterations", "4"]
+from learn_clips_cmd import learn_clips_cmd
 
 
 @pytest.mark.slow
 def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zero_shot(tmp_path):
     """--together: one run on the clips not held out, every clip evaluated and sim2simmed with it."""
     table = tmp_path / "multi.json"
-    cmd = _learn_clips_cmd(table, "--clips", "HandsUp", "asap_walk", "--held_out", "asap_walk", "--together", "--episodes", "1",
+    cmd = learn_clips_cmd(table, "--clips", "HandsUp", "asap_walk", "--held_out", "asap_walk", "--together", "--episodes", "1",
                            "--select", "2", "--select_episodes", "1", "--stress", "--fix", "fix_skating", "--noisy", "0")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
@@ -68,7 +58,7 @@ def test_learn_clips_together_trains_one_policy_and_evaluates_held_out_clips_zer
     # --init: a per-clip run fine-tuned from the multi-clip policy counts its own iterations and names it
     together_ckpt = run / hands["checkpoint"]
     tuned_table = tmp_path / "tuned.json"
-    tune = _learn_clips_cmd(tuned_table, "--clips", "HandsUp", "--init", str(together_ckpt), "--fix", "fix_skating",
+    tune = learn_clips_cmd(tuned_table, "--clips", "HandsUp", "--init", str(together_ckpt), "--fix", "fix_skating",
                             "--episodes", "1", "--select", "1", "--no_video", "--noisy", "0")
     proc = subprocess.run(tune, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
