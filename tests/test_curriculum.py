@@ -120,3 +120,39 @@ def test_adaptive_world_tracking_also_shrinks_the_global_anchor_std():
         assert anchor.params["std"] == pytest.approx(0.03)  # its floor
     finally:
         env.close()
+
+
+def test_drift_threshold_follows_the_share_of_episodes_the_rule_ends():
+    """presets=adaptive_tracking_drift: the drift rule starts at 0.5 m and tightens toward its 0.2 m while it ends
+    under 30 % of the episodes that ended since the last update, loosens while it ends over 60 %, whatever the
+    success rate (a long clip's stays low)."""
+
+    def edit(cfg):
+        cfg.curriculum.drift_threshold.params["interval_steps"] = 0
+
+    env = make_env(num_envs=4, play=False, edit=edit, overrides=["presets=adaptive_tracking_drift,drift_termination"])
+    try:
+        tm = env.termination_manager
+        drift = tm.get_term_cfg("body_drift")
+        term = env.curriculum_manager._term_cfgs[env.curriculum_manager.active_terms.index("drift_threshold")].func
+        assert drift.params["threshold"] == pytest.approx(0.5)  # 2.5 x 0.2 m
+        env.command_manager.get_term("motion").library.clip_success_rate[:] = 0.0  # ignored by this signal
+        flags = tm._term_dones[:, tm.active_terms.index("body_drift")]
+
+        def end(drifted: list[bool]):
+            flags[:] = torch.tensor(drifted)
+            env.curriculum_manager.compute(env_ids=torch.arange(4))
+
+        end([True, False, False, False])  # 25 % < 30 %: tighten by a tenth of the 0.5 - 0.2 m gap
+        assert term.scale == pytest.approx(2.35) and drift.params["threshold"] == pytest.approx(0.47)
+        end([True, True, False, False])  # 50 %: hold
+        assert term.scale == pytest.approx(2.35)
+        end([True, True, True, False])  # 75 % > 60 %: loosen
+        assert term.scale == pytest.approx(2.5)
+        for _ in range(20):
+            end([False] * 4)
+        assert term.scale == 1.0 and drift.params["threshold"] == pytest.approx(0.2)
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="no termination term 'body_drift'.*presets=drift_termination"):
+        make_env(num_envs=1, play=False, overrides=["presets=adaptive_tracking_drift"])

@@ -589,6 +589,28 @@ class AdaptiveTerminationCurriculumCfg:
     )
 
 
+def _tracking_std(world: bool = False) -> CurrTerm:
+    """PBHC's adaptive tracking term: the body position and orientation rewards' std shrink to the
+    episode-averaged error reached (floors 3 cm, 0.1 rad), every 10 PPO iterations (240 env steps) while the
+    training success rate is at least 0.5; ``world``: the global anchor position reward's std too (floor 3 cm)."""
+    terms = {"motion_body_pos": "body_pos", "motion_body_ori": "body_rot"}
+    floors = {"motion_body_pos": 0.03, "motion_body_ori": 0.1}
+    if world:
+        terms["motion_global_anchor_pos"] = "anchor_pos"
+        floors["motion_global_anchor_pos"] = 0.03
+    return CurrTerm(
+        func=mdp.adaptive_reward_std,
+        params={
+            "terms": terms,
+            "floors": floors,
+            "command_name": "motion",
+            "success_min": 0.5,
+            "min_episode_s": 0.0,
+            "interval_steps": 240,
+        },
+    )
+
+
 @configclass
 class AdaptiveTrackingCurriculumCfg:
     """PBHC-style adaptive tracking (``presets=adaptive_tracking``): the body position and orientation
@@ -596,17 +618,7 @@ class AdaptiveTrackingCurriculumCfg:
     0.1 rad), updated every 10 PPO iterations (240 env steps) while the training success rate is at
     least 0.5."""
 
-    tracking_std = CurrTerm(
-        func=mdp.adaptive_reward_std,
-        params={
-            "terms": {"motion_body_pos": "body_pos", "motion_body_ori": "body_rot"},
-            "floors": {"motion_body_pos": 0.03, "motion_body_ori": 0.1},
-            "command_name": "motion",
-            "success_min": 0.5,
-            "min_episode_s": 0.0,
-            "interval_steps": 240,
-        },
-    )
+    tracking_std = _tracking_std()
 
 
 @configclass
@@ -617,15 +629,31 @@ class AdaptiveWorldTrackingCurriculumCfg:
     error (floor 3 cm). The body rewards compare re-anchored bodies, blind to where the body stands; the world-frame
     MPKPE counts that drift, and only the anchor terms pay against it."""
 
-    tracking_std = CurrTerm(
-        func=mdp.adaptive_reward_std,
+    tracking_std = _tracking_std(world=True)
+
+
+@configclass
+class AdaptiveTrackingDriftCurriculumCfg:
+    """Adaptive tracking with a drift rule that starts loose (``presets=adaptive_tracking_drift``; the task needs
+    the drift termination, ``Isaac-G1-Mimic-CPU-Learn-v0``'s default): as :class:`AdaptiveTrackingCurriculumCfg`,
+    and the drift threshold starts at 2.5x its cfg value (0.5 m, PHC's) and, every 10 PPO iterations, moves by
+    10 % of the gap toward its cfg value (0.2 m) while the rule ends under 30 % of the episodes that ended,
+    back while it ends over 60 % (:class:`~g1_mimic.tasks.mimic.mdp.curriculums.adaptive_termination` with
+    ``signal="own_share"``). On a clip that travels a long way the fixed 0.2 m rule ends 80-97 % of the training
+    episodes for most of an hour (Move18: docs/performance.md, section 5)."""
+
+    tracking_std = _tracking_std()
+    drift_threshold = CurrTerm(
+        func=mdp.adaptive_termination,
         params={
-            "terms": {"motion_body_pos": "body_pos", "motion_body_ori": "body_rot", "motion_global_anchor_pos": "anchor_pos"},
-            "floors": {"motion_body_pos": 0.03, "motion_body_ori": 0.1, "motion_global_anchor_pos": 0.03},
+            "term_names": ["body_drift"],
             "command_name": "motion",
-            "success_min": 0.5,
-            "min_episode_s": 0.0,
+            "start_scale": 2.5,
+            "step": 0.1,
+            "success_low": 0.4,
+            "success_high": 0.7,
             "interval_steps": 240,
+            "signal": "own_share",
         },
     )
 
@@ -634,14 +662,16 @@ class AdaptiveWorldTrackingCurriculumCfg:
 class CurriculumPresetCfg(PresetCfg):
     """Curriculum: ``default`` (none; ``adaptive_tracking`` in ``Isaac-G1-Mimic-CPU-Learn-v0``),
     ``no_curriculum``, ``adaptive_termination`` (:class:`AdaptiveTerminationCurriculumCfg`),
-    ``adaptive_tracking`` (:class:`AdaptiveTrackingCurriculumCfg`) or ``adaptive_world_tracking``
-    (:class:`AdaptiveWorldTrackingCurriculumCfg`)."""
+    ``adaptive_tracking`` (:class:`AdaptiveTrackingCurriculumCfg`), ``adaptive_world_tracking``
+    (:class:`AdaptiveWorldTrackingCurriculumCfg`) or ``adaptive_tracking_drift``
+    (:class:`AdaptiveTrackingDriftCurriculumCfg`)."""
 
     default = NoCurriculumCfg()
     no_curriculum = NoCurriculumCfg()
     adaptive_termination = AdaptiveTerminationCurriculumCfg()
     adaptive_tracking = AdaptiveTrackingCurriculumCfg()
     adaptive_world_tracking = AdaptiveWorldTrackingCurriculumCfg()
+    adaptive_tracking_drift = AdaptiveTrackingDriftCurriculumCfg()
 
 
 @configclass

@@ -30,10 +30,15 @@ class adaptive_termination(ManagerTermBase):
 
     The thresholds written in the termination cfgs are the final (strict) ones. The term multiplies
     them by a scale that starts at ``start_scale`` and, every ``interval_steps`` env steps, moves by
-    ``step`` toward 1 when the mean per-clip training success rate of the motion library
-    (:attr:`~g1_mimic.motion.library.MotionLibrary.clip_success_rate`, an EMA over ended episodes:
-    reached the clip's end vs terminated) is above ``success_high``, and back toward ``start_scale``
+    ``step`` toward 1 when a success signal is above ``success_high``, and back toward ``start_scale``
     when it is below ``success_low``. Returns the current scale (logged as ``Curriculum/<name>``).
+
+    The signal (``signal``): ``"success"``, the mean per-clip training success rate of the motion library
+    (:attr:`~g1_mimic.motion.library.MotionLibrary.clip_success_rate`, an EMA over ended episodes: reached
+    the clip's end vs terminated); or ``"own_share"``, one minus the share of the episodes ended since the last
+    update that these terms ended. The second does not depend on the clip's length: on a long clip a
+    policy that plays most of it still rarely reaches the end from a random start, so the success rate stays
+    low, while the share of episodes its own terms end says whether their thresholds are within reach.
 
     Play, evaluation and export drop the curriculum (:func:`g1_mimic.rl.session.policy_session`), so
     they use the strict thresholds.
@@ -46,14 +51,23 @@ class adaptive_termination(ManagerTermBase):
             raise ValueError(
                 f"adaptive_termination: need start_scale >= 1, 0 < step <= 1, 0 <= success_low < success_high <= 1; got {p}"
             )
+        if p.get("signal", "success") not in ("success", "own_share"):
+            raise ValueError(f"adaptive_termination: signal must be 'success' or 'own_share'; got {p['signal']!r}")
         self._terms = []
         for name in p["term_names"]:
+            if name not in env.termination_manager.active_terms:
+                raise ValueError(
+                    f"adaptive_termination: no termination term '{name}' in this task (active: "
+                    f"{', '.join(env.termination_manager.active_terms)}); the drift rule is presets=drift_termination"
+                )
             term_cfg = env.termination_manager.get_term_cfg(name)
             if "threshold" not in term_cfg.params:
                 raise ValueError(f"adaptive_termination: termination term '{name}' has no 'threshold' parameter")
             self._terms.append((name, term_cfg, float(term_cfg.params["threshold"])))
         self.scale = float(p["start_scale"])
         self._last_update = 0
+        self._ended = torch.zeros((), device=env.device)  # episodes ended since the last update ...
+        self._own = torch.zeros((), device=env.device)  # ... and of those, ended by these terms
         self._apply()
 
     def _apply(self) -> None:
@@ -71,11 +85,24 @@ class adaptive_termination(ManagerTermBase):
         success_low: float,
         success_high: float,
         interval_steps: int,
+        signal: str = "success",
     ) -> float:
         now = int(env.common_step_counter)
+        if signal == "own_share" and len(env_ids) > 0:
+            tm = env.termination_manager  # this step's flags: the curriculum runs as the ended envs reset
+            own = torch.stack([tm.get_term(name)[env_ids] for name, _, _ in self._terms]).any(0)
+            self._ended += own.numel()
+            self._own += own.sum()
         if now - self._last_update >= interval_steps:
             self._last_update = now
-            success = float(env.command_manager.get_term(command_name).library.clip_success_rate.mean())
+            if signal == "success":
+                success = float(env.command_manager.get_term(command_name).library.clip_success_rate.mean())
+            elif float(self._ended) > 0:
+                success = 1.0 - float(self._own / self._ended)
+            else:  # no episode ended since the last update: hold
+                success = 0.5 * (success_low + success_high)
+            self._ended.zero_()
+            self._own.zero_()
             if success > success_high:
                 self.scale = max(1.0, self.scale - step * (start_scale - 1.0))
             elif success < success_low:
