@@ -585,6 +585,7 @@ class AdaptiveTerminationCurriculumCfg:
             "success_low": 0.3,
             "success_high": 0.6,
             "interval_steps": 240,
+            "signal": "success",
         },
     )
 
