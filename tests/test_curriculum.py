@@ -143,6 +143,9 @@ def test_drift_threshold_follows_the_share_of_episodes_the_rule_ends():
             flags[:] = torch.tensor(drifted)
             env.curriculum_manager.compute(env_ids=torch.arange(4))
 
+        env.reset()  # the reset of every env at once (a slice of env ids): no episode ended, nothing counted
+        env.curriculum_manager.compute(env_ids=slice(None))
+        assert term.scale == pytest.approx(2.5)
         end([True, False, False, False])  # 25 % < 30 %: tighten by a tenth of the 0.5 - 0.2 m gap
         assert term.scale == pytest.approx(2.35) and drift.params["threshold"] == pytest.approx(0.47)
         end([True, True, False, False])  # 50 %: hold

@@ -88,7 +88,8 @@ class adaptive_termination(ManagerTermBase):
         signal: str = "success",
     ) -> float:
         now = int(env.common_step_counter)
-        if signal == "own_share" and len(env_ids) > 0:
+        # a slice is the env's reset() of every env at once (start-up), not episodes that ended
+        if signal == "own_share" and not isinstance(env_ids, slice) and len(env_ids) > 0:
             tm = env.termination_manager  # this step's flags: the curriculum runs as the ended envs reset
             own = torch.stack([tm.get_term(name)[env_ids] for name, _, _ in self._terms]).any(0)
             self._ended += own.numel()
