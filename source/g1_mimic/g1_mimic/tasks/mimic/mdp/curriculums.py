@@ -56,9 +56,10 @@ class adaptive_termination(ManagerTermBase):
         self._terms = []
         for name in p["term_names"]:
             if name not in env.termination_manager.active_terms:
+                hint = "; the drift rule is presets=drift_termination" if name == "body_drift" else ""
                 raise ValueError(
                     f"adaptive_termination: no termination term '{name}' in this task (active: "
-                    f"{', '.join(env.termination_manager.active_terms)}); the drift rule is presets=drift_termination"
+                    f"{', '.join(env.termination_manager.active_terms)}){hint}"
                 )
             term_cfg = env.termination_manager.get_term_cfg(name)
             if "threshold" not in term_cfg.params:
