@@ -112,10 +112,9 @@ def compared_clips(picked: dict[str, dict[str, dict]]) -> list[str]:
     return sorted(clips, key=lambda c: (any(r.get("held_out") for r in picked[c].values()), c))
 
 
-def markdown(rows: list[dict]) -> str:
-    """The comparison as a Markdown table: one line per clip that a multi-clip row (together or distilled) has."""
-    picked = pick(rows)
-    clips = compared_clips(picked)
+def markdown(picked: dict[str, dict[str, dict]], clips: list[str]) -> str:
+    """The comparison as a Markdown table (``picked``: :func:`pick`'s rows): one line per clip of ``clips``
+    (:func:`compared_clips`: those a multi-clip row, together or distilled, has)."""
     head = ["clip"]
     for mode in MODES:
         t = TITLES[mode]
@@ -268,9 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = load_rows(args.tables)
     if args.targets is None:
-        text = markdown(rows)
         picked = pick(rows)
         clips = compared_clips(picked)
+        text = markdown(picked, clips)
         series = {TITLES[m]: {c: picked[c][m] for c in clips if m in picked[c]} for m in MODES}
         title = "per clip: expert, multi-clip PPO, distilled student"
     else:
