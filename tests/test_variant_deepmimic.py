@@ -93,7 +93,11 @@ def test_deepmimic_illegal_contact_termination(env):
     env.reset()
     robot = env.command_manager.get_term("motion").robot
     pose = torch.cat([robot.data.root_pos_w.torch, robot.data.root_quat_w.torch], dim=-1).clone()
-    pose[:2, 2] = 0.05  # envs 0 and 1: pelvis pushed into the floor; envs 2 and 3 standing
+    # envs 0 and 1 lying face down (pitched 90 degrees, pelvis 0.15 m up): torso and arms on the floor for the
+    # whole control period (a pelvis pushed into the floor is thrown out within the period, and the contact
+    # sensor of the folded period reads its last physics step only); envs 2 and 3 standing
+    pose[:2, 2] = 0.15
+    pose[:2, 3:] = torch.tensor([0.0, math.sin(math.pi / 4), 0.0, math.cos(math.pi / 4)])  # xyzw, about y
     robot.write_root_pose_to_sim_index(root_pose=pose, env_ids=torch.arange(4))
     env.step(torch.zeros(4, 29))
     fired = env.termination_manager.get_term("illegal_contact")
