@@ -100,14 +100,13 @@ class adaptive_termination(ManagerTermBase):
             if signal == "success":
                 success = float(env.command_manager.get_term(command_name).library.clip_success_rate.mean())
             else:  # None where no episode ended since the last update: hold
-                success = 1.0 - float(self._own / self._ended) if float(self._ended) > 0 else None
+                ended = float(self._ended)
+                success = 1.0 - float(self._own) / ended if ended > 0 else None
             self._ended.zero_()
             self._own.zero_()
-            if success is None:
-                pass
-            elif success > success_high:
+            if success is not None and success > success_high:
                 self.scale = max(1.0, self.scale - step * (start_scale - 1.0))
-            elif success < success_low:
+            elif success is not None and success < success_low:
                 self.scale = min(start_scale, self.scale + step * (start_scale - 1.0))
             self._apply()
         return self.scale
